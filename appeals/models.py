@@ -1,0 +1,1 @@
+"""Appeals, review queues and their outcomes: the human side (not built yet)."""

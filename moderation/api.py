@@ -1,0 +1,425 @@
+"""The platforms' intake API: HTTP only. Validation is msgspec's and `rules`'; writes are
+`services`'; this module decodes, calls one service and serializes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from moderation import selectors, services
+from moderation.auth import client_platform
+from moderation.models import Decision, ModelVersion, Policy
+from moderation.schemas import (
+    BatchInputError,
+    InputError,
+    decode_batch,
+    decode_decision,
+    json_schema,
+)
+from moderation.vocabulary import Action, Category, DecisionType, Ground
+
+_SCHEMAS, SCHEMA_COMPONENTS = json_schema()
+
+
+def notice_url(request: Request | None, token: str) -> str:
+    path = reverse("notice", args=[token])
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+# --- output -------------------------------------------------------------------------------
+
+_OPTIONAL_TEXT = (
+    "decision_visibility_other",
+    "decision_monetary",
+    "decision_monetary_other",
+    "decision_provision",
+    "decision_account",
+    "account_type",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "category_specification_other",
+    "internal_notes",
+    "source_identity",
+    "content_type_other",
+    "content_language",
+)
+
+
+class DecisionOut(serializers.ModelSerializer[Decision]):
+    id = serializers.UUIDField(source="public_id")
+    platform = serializers.CharField(source="platform.slug")
+    notice_url = serializers.SerializerMethodField()
+    supersedes = serializers.UUIDField(source="supersedes.public_id", allow_null=True)
+    policy = serializers.CharField(source="policy.key", allow_null=True)
+    policy_version = serializers.IntegerField(source="policy.version", allow_null=True)
+    model = serializers.CharField(source="model_version.model.name", allow_null=True)
+    model_version = serializers.CharField(source="model_version.version", allow_null=True)
+    automated_detection = serializers.SerializerMethodField()
+    incompatible_content_illegal = serializers.SerializerMethodField()
+    subject = serializers.SerializerMethodField()
+    moderator = serializers.SerializerMethodField()
+    content_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Decision
+        fields = (
+            "id",
+            "puid",
+            "platform",
+            "notice_url",
+            "decision_type",
+            "action",
+            "supersedes",
+            "decision_visibility",
+            "decision_visibility_other",
+            "end_date_visibility_restriction",
+            "decision_monetary",
+            "decision_monetary_other",
+            "end_date_monetary_restriction",
+            "decision_provision",
+            "end_date_service_restriction",
+            "decision_account",
+            "end_date_account_restriction",
+            "account_type",
+            "decision_ground",
+            "decision_ground_reference_url",
+            "illegal_content_legal_ground",
+            "illegal_content_explanation",
+            "incompatible_content_ground",
+            "incompatible_content_explanation",
+            "incompatible_content_illegal",
+            "category",
+            "category_addition",
+            "category_specification",
+            "category_specification_other",
+            "policy",
+            "policy_version",
+            "decision_facts",
+            "internal_notes",
+            "source_type",
+            "source_identity",
+            "automated_detection",
+            "automated_decision",
+            "model",
+            "model_version",
+            "score",
+            "threshold",
+            "moderator",
+            "subject",
+            "content_type",
+            "content_type_other",
+            "content_language",
+            "content_id",
+            "territorial_scope",
+            "content_date",
+            "decided_at",
+            "application_date",
+            "notified_at",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_notice_url(self, obj: Decision) -> str:
+        return notice_url(self.context.get("request"), obj.notice_token)
+
+    def get_automated_detection(self, obj: Decision) -> str:
+        return "Yes" if obj.automated_detection else "No"
+
+    def get_incompatible_content_illegal(self, obj: Decision) -> str | None:
+        if obj.incompatible_content_illegal is None:
+            return None
+        return "Yes" if obj.incompatible_content_illegal else "No"
+
+    def get_subject(self, obj: Decision) -> dict[str, str | None]:
+        return {"account": obj.subject_account or None, "content": obj.subject_content or None}
+
+    def get_moderator(self, obj: Decision) -> str | None:
+        if obj.moderator_id is not None:
+            return f"staff:{obj.moderator_id}"
+        return obj.moderator_ref or None
+
+    def get_content_id(self, obj: Decision) -> dict[str, str] | None:
+        return {"EAN-13": obj.content_id_ean} if obj.content_id_ean else None
+
+    def to_representation(self, instance: Decision) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        for field in _OPTIONAL_TEXT:
+            if data[field] == "":
+                data[field] = None
+        return data
+
+
+def receipt(request: Request, recorded: services.Recorded) -> dict[str, Any]:
+    return {
+        "id": str(recorded.public_id),
+        "puid": recorded.puid,
+        "status": "created" if recorded.created else "existing",
+        "notice_url": notice_url(request, recorded.notice_token),
+    }
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+class DecisionFilter(django_filters.FilterSet):
+    puid = django_filters.CharFilter()
+    action = django_filters.ChoiceFilter(choices=Action.choices)
+    decision_type = django_filters.ChoiceFilter(choices=DecisionType.choices)
+    decided_after = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
+    decided_before = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
+
+    class Meta:
+        model = Decision
+        fields = ("puid", "action", "decision_type")
+
+
+def _require_json(request: Request) -> bytes:
+    content_type = request.content_type.split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise InputError(f"Content-Type must be application/json, not {content_type or 'empty'}.")
+    return request.body
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}},
+}
+
+
+class DecisionListCreateApi(generics.ListAPIView[Decision]):
+    serializer_class = DecisionOut
+    filterset_class = DecisionFilter
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> Any:
+        return selectors.decisions_for_platform(client_platform(self.request))
+
+    @extend_schema(
+        request={"application/json": _SCHEMAS["single"]},
+        responses={
+            201: DecisionOut,
+            200: OpenApiResponse(DecisionOut, description="Already recorded: the existing one"),
+            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            409: OpenApiResponse(_ERROR_SCHEMA, description="The puid names another decision"),
+        },
+        summary="Record one decision",
+    )
+    def post(self, request: Request) -> Response:
+        decision = decode_decision(_require_json(request))
+        platform = client_platform(request)
+        recorded = services.record_decision(platform=platform, decision=decision)
+        instance = selectors.get_decision_for_platform(platform, recorded.public_id)
+        return Response(
+            DecisionOut(instance, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+
+class DecisionBatchApi(APIView):
+    batch = True
+
+    @extend_schema(
+        request={"application/json": _SCHEMAS["batch"]},
+        responses={
+            201: OpenApiResponse(description="Recorded; `decisions` lists a receipt per item"),
+            200: OpenApiResponse(description="Every decision was already recorded"),
+            400: OpenApiResponse(_ERROR_SCHEMA, description="Errors keyed by item index"),
+            409: OpenApiResponse(_ERROR_SCHEMA, description="Some puids name other decisions"),
+        },
+        summary="Record up to 1,000 decisions, all or nothing",
+    )
+    def post(self, request: Request) -> Response:
+        items = decode_batch(_require_json(request), max_items=settings.LEDGER_MAX_BATCH)
+        results = services.record_decisions(platform=client_platform(request), decisions=items)
+        created = any(r.created for r in results)
+        return Response(
+            {"decisions": [receipt(request, r) for r in results]},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class DecisionDetailApi(generics.RetrieveAPIView[Decision]):
+    serializer_class = DecisionOut
+
+    def get_object(self) -> Decision:
+        return selectors.get_decision_for_platform(
+            client_platform(self.request), self.kwargs["public_id"]
+        )
+
+
+# --- models and policies ------------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer[Any]):
+    """Refuses fields it does not know, instead of silently ignoring them."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return attrs
+
+
+class ModelVersionIn(StrictSerializer):
+    name = serializers.SlugField(max_length=100)
+    version = serializers.CharField(max_length=64)
+    released_at = serializers.DateField()
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0)
+    card_url = serializers.URLField(max_length=500, required=False, default="")
+
+
+class ModelVersionOut(serializers.ModelSerializer[ModelVersion]):
+    name = serializers.CharField(source="model.name")
+
+    class Meta:
+        model = ModelVersion
+        fields = ("name", "version", "released_at", "threshold", "card_url", "created_at")
+        read_only_fields = fields
+
+
+class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
+    serializer_class = ModelVersionOut
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return ModelVersion.objects.filter(
+            model__platform=client_platform(self.request)
+        ).select_related("model")
+
+    @extend_schema(request=ModelVersionIn, responses={201: ModelVersionOut, 200: ModelVersionOut})
+    def post(self, request: Request) -> Response:
+        data = ModelVersionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        version, created = services.register_model_version(
+            platform=client_platform(request), **data.validated_data
+        )
+        return Response(
+            ModelVersionOut(version).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PolicyIn(StrictSerializer):
+    key = serializers.SlugField(max_length=100)
+    version = serializers.IntegerField(min_value=1, required=False)
+    title = serializers.CharField(max_length=200)
+    category = serializers.ChoiceField(choices=Category.choices)
+    ground = serializers.ChoiceField(choices=Ground.choices)
+    clause = serializers.CharField(max_length=500)
+    url = serializers.URLField(max_length=500, required=False, default="")
+    summary = serializers.CharField(max_length=5000, required=False, default="")
+
+
+class PolicyOut(serializers.ModelSerializer[Policy]):
+    class Meta:
+        model = Policy
+        fields = (
+            "key",
+            "version",
+            "title",
+            "category",
+            "ground",
+            "clause",
+            "url",
+            "summary",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class PolicyListCreateApi(generics.ListAPIView[Policy]):
+    serializer_class = PolicyOut
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return Policy.objects.filter(platform=client_platform(self.request))
+
+    @extend_schema(request=PolicyIn, responses={201: PolicyOut, 200: PolicyOut})
+    def post(self, request: Request) -> Response:
+        data = PolicyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy, created = services.register_policy(
+            platform=client_platform(request), **data.validated_data
+        )
+        return Response(
+            PolicyOut(policy).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """One error shape for the whole API: {"detail": "...", "errors": {...}}."""
+    is_batch = getattr(context.get("view"), "batch", False)
+    if isinstance(exc, InputError):
+        return _error(400, exc.message, exc.errors)
+    if isinstance(exc, BatchInputError):
+        return _error(400, _batch_message(len(exc.errors)), _by_index(exc.errors))
+    if isinstance(exc, services.DecisionsRejected):
+        if is_batch:
+            return _error(400, _batch_message(len(exc.errors)), _by_index(exc.errors))
+        return _error(400, "The decision is invalid; nothing was recorded.", exc.errors[0])
+    if isinstance(exc, services.PuidConflict):
+        return _conflict(exc, is_batch)
+    if isinstance(exc, services.RegistrationConflict):
+        return _error(409, exc.message, {})
+    if isinstance(exc, RequestDataTooBig):
+        return _error(413, "The request body is too large.", {})
+    if isinstance(exc, ValidationError):
+        return _error(400, "Invalid input; nothing was recorded.", exc.detail)
+    return drf_exception_handler(exc, context)
+
+
+def _batch_message(count: int) -> str:
+    return f"{count} decision(s) in the batch are invalid; nothing was recorded."
+
+
+def _by_index(errors: dict[int, Any]) -> dict[str, Any]:
+    return {str(index): item for index, item in sorted(errors.items())}
+
+
+def _conflict(exc: services.PuidConflict, is_batch: bool) -> Response:
+    def message(conflict: services.Conflict) -> list[str]:
+        return [
+            f"puid {conflict.puid} is already recorded as decision {conflict.existing_id} "
+            "with different content; a recorded decision is never changed (record a new "
+            "decision that supersedes it)."
+        ]
+
+    if not is_batch:
+        conflict = exc.conflicts[0]
+        response = _error(409, message(conflict)[0], {"puid": message(conflict)})
+        response.data["existing"] = {"id": str(conflict.existing_id), "puid": conflict.puid}
+        return response
+    response = _error(
+        409,
+        f"{len(exc.conflicts)} puid(s) already name other decisions; nothing was recorded.",
+        {str(i): {"puid": message(c)} for i, c in sorted(exc.conflicts.items())},
+    )
+    response.data["existing"] = [
+        {"index": i, "id": str(c.existing_id), "puid": c.puid}
+        for i, c in sorted(exc.conflicts.items())
+    ]
+    return response
+
+
+def _error(code: int, detail: str, errors: Any) -> Response:
+    return Response({"detail": detail, "errors": errors}, status=code)

@@ -1,0 +1,280 @@
+"""What was decided: platforms, their API keys, policies, detection models, decisions.
+
+Decisions, policy versions and model versions are append-only (`append_only = True`): the
+database rejects UPDATE and DELETE on them (see ledger.db). A change to a decision is a new
+decision that points at the one it changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from moderation.vocabulary import (
+    AccountAction,
+    AccountType,
+    Action,
+    AutomatedDecision,
+    Category,
+    DecisionType,
+    Ground,
+    Monetary,
+    Provision,
+    Source,
+)
+
+
+class Platform(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A platform's credential. Only a SHA-256 of the key is stored.
+
+    Keys are 256-bit random strings, so a fast hash is enough: there is nothing to brute-force.
+    The short `prefix` is stored in clear to find the row without scanning.
+    """
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["platform", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.platform.slug} {self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Policy(models.Model):
+    """One version of one platform rule. A new wording is a new version, never an edit."""
+
+    append_only = True
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="policies")
+    key = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=80, choices=Category.choices)
+    ground = models.CharField(max_length=40, choices=Ground.choices)
+    # The terms-of-service clause or the law relied upon.
+    clause = models.CharField(max_length=500)
+    url = models.URLField(max_length=500, blank=True)
+    summary = models.TextField(max_length=5000, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["platform", "key", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "key", "version"], name="policy_unique_version"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="policy_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+
+class DetectionModel(models.Model):
+    """A classifier a platform runs. Its versions are what decisions name."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="models")
+    name = models.SlugField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "name"], name="detection_model_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    append_only = True
+
+    model = models.ForeignKey(DetectionModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=64)
+    released_at = models.DateField()
+    threshold = models.FloatField()
+    card_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["model", "-released_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="model_version_unique"),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=0) & Q(threshold__lte=1),
+                name="model_version_threshold_unit_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} {self.version}"
+
+
+class Decision(models.Model):
+    """One moderation decision, with every field of a DSA statement of reasons and more.
+
+    Written only by `moderation.services.record_decisions`, which inserts rows in bulk (COPY on
+    PostgreSQL): there is no per-object `save()` path. The columns it writes are
+    `services.DECISION_COLUMNS`.
+    """
+
+    append_only = True
+
+    public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="decisions")
+    puid = models.CharField("platform's decision id", max_length=500)
+    # SHA-256 of the decision as submitted, to tell a harmless resend from a conflicting one.
+    submission_digest = models.CharField(max_length=64)
+    # The unguessable part of the creator's notice link.
+    notice_token = models.CharField(max_length=64, unique=True)
+
+    decision_type = models.CharField(max_length=40, choices=DecisionType.choices)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+
+    decision_visibility = models.JSONField(default=list, blank=True)
+    decision_visibility_other = models.CharField(max_length=500, blank=True)
+    end_date_visibility_restriction = models.DateField(null=True, blank=True)
+    decision_monetary = models.CharField(max_length=40, choices=Monetary.choices, blank=True)
+    decision_monetary_other = models.CharField(max_length=500, blank=True)
+    end_date_monetary_restriction = models.DateField(null=True, blank=True)
+    decision_provision = models.CharField(max_length=50, choices=Provision.choices, blank=True)
+    end_date_service_restriction = models.DateField(null=True, blank=True)
+    decision_account = models.CharField(max_length=40, choices=AccountAction.choices, blank=True)
+    end_date_account_restriction = models.DateField(null=True, blank=True)
+    account_type = models.CharField(max_length=30, choices=AccountType.choices, blank=True)
+
+    decision_ground = models.CharField(max_length=40, choices=Ground.choices)
+    decision_ground_reference_url = models.URLField(max_length=500, blank=True)
+    illegal_content_legal_ground = models.CharField(max_length=500, blank=True)
+    illegal_content_explanation = models.TextField(max_length=2000, blank=True)
+    incompatible_content_ground = models.CharField(max_length=500, blank=True)
+    incompatible_content_explanation = models.TextField(max_length=2000, blank=True)
+    incompatible_content_illegal = models.BooleanField(null=True, blank=True)
+    category = models.CharField(max_length=80, choices=Category.choices)
+    category_addition = models.JSONField(default=list, blank=True)
+    category_specification = models.JSONField(default=list, blank=True)
+    category_specification_other = models.CharField(max_length=500, blank=True)
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    # The public statement of facts and circumstances (DSA `decision_facts`).
+    decision_facts = models.TextField(max_length=5000)
+    # Moderators' notes: never shown on public pages or in public payloads.
+    internal_notes = models.TextField(max_length=5000, blank=True)
+
+    source_type = models.CharField(max_length=40, choices=Source.choices)
+    source_identity = models.CharField(max_length=500, blank=True)
+    automated_detection = models.BooleanField()
+    automated_decision = models.CharField(max_length=40, choices=AutomatedDecision.choices)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    score = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    # A pseudonym of the platform's own moderator id, for human decisions sent over the API.
+    moderator_ref = models.CharField(max_length=64, blank=True)
+
+    # HMAC pseudonyms of the platform's account and content ids (moderation.pseudonyms).
+    subject_account = models.CharField(max_length=64, blank=True)
+    subject_content = models.CharField(max_length=64, blank=True)
+    content_type = models.JSONField(default=list)
+    content_type_other = models.CharField(max_length=500, blank=True)
+    content_language = models.CharField(max_length=2, blank=True)
+    content_id_ean = models.CharField(max_length=13, blank=True)
+    territorial_scope = models.JSONField(default=list, blank=True)
+
+    content_date = models.DateField()
+    decided_at = models.DateTimeField()
+    application_date = models.DateField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            # Idempotency: a platform's own id names one decision forever.
+            models.UniqueConstraint(fields=["platform", "puid"], name="decision_unique_puid"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
+                name="decision_score_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(model_version__isnull=False),
+                name="decision_score_needs_model",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision_type__in=["DECISION_TYPE_REVERSAL", "DECISION_TYPE_EXPIRY"])
+                | Q(supersedes__isnull=False),
+                name="decision_change_points_at_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(subject_account="") | ~Q(subject_content=""),
+                name="decision_has_subject",
+            ),
+        ]
+        indexes = [
+            # The platform's own listing and the admin's default order.
+            models.Index(fields=["platform", "-decided_at"], name="decision_platform_time"),
+            # A creator's view: every decision about an account or a piece of content.
+            models.Index(fields=["subject_account"], name="decision_subject_account"),
+            models.Index(fields=["subject_content"], name="decision_subject_content"),
+            # Per-model-version error statistics.
+            models.Index(fields=["model_version", "action"], name="decision_model_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.public_id}"
+
+    @property
+    def restriction_end(self) -> object:
+        ends = [
+            d
+            for d in (
+                self.end_date_visibility_restriction,
+                self.end_date_monetary_restriction,
+                self.end_date_service_restriction,
+                self.end_date_account_restriction,
+            )
+            if d is not None
+        ]
+        return max(ends) if ends else None

@@ -1,0 +1,210 @@
+"""The rules that tie a decision's fields together, and its normalisation.
+
+These follow the DSA Transparency Database's conditional rules (required_if, required_without_all,
+excluded_unless...) and add ours: what each decision type may carry, the subject, the model.
+`check_decision` normalises the decision in place (deduplicated, sorted arrays; fields the DSA
+drops are dropped) so that a resend in another order is recognised as the same decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from moderation.schemas import DecisionIn
+from moderation.vocabulary import (
+    CHANGING_TYPES,
+    REMOVAL_VISIBILITY,
+    AccountAction,
+    Action,
+    AutomatedDecision,
+    ContentType,
+    DecisionType,
+    Ground,
+    Monetary,
+    Source,
+    Visibility,
+)
+
+MAX_DATE = dt.date(2038, 1, 1)
+MIN_CONTENT_DATE = dt.date(2000, 1, 1)
+MIN_APPLICATION_DATE = dt.date(2020, 1, 1)
+# Clocks drift: a decision dated a little ahead of ours is accepted.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+AddError = Callable[[str, str], None]
+
+_END_DATES = (
+    ("end_date_visibility_restriction", "decision_visibility"),
+    ("end_date_monetary_restriction", "decision_monetary"),
+    ("end_date_service_restriction", "decision_provision"),
+    ("end_date_account_restriction", "decision_account"),
+)
+
+
+def check_decision(
+    d: DecisionIn, *, now: dt.datetime, require_model_for_automation: bool
+) -> dict[str, list[str]]:
+    """Return field errors (empty when valid) and normalise `d` in place."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if d.subject.account is None and d.subject.content is None:
+        add("subject", "Name the affected account, content, or both.")
+
+    _check_restrictions(d, add)
+    _check_ground(d, add)
+
+    if d.category_addition:
+        d.category_addition = sorted(set(d.category_addition) - {d.category})
+    if d.category_specification:
+        d.category_specification = sorted(set(d.category_specification))
+    if ContentType.OTHER in d.content_type:
+        if not d.content_type_other:
+            add("content_type_other", "Required when content_type contains CONTENT_TYPE_OTHER.")
+    elif d.content_type_other is not None:
+        add("content_type_other", "Only allowed when content_type contains CONTENT_TYPE_OTHER.")
+    d.content_type = sorted(set(d.content_type))
+    if d.territorial_scope:
+        d.territorial_scope = sorted(set(d.territorial_scope))
+
+    if not MIN_CONTENT_DATE <= d.content_date <= MAX_DATE:
+        add("content_date", f"Must be between {MIN_CONTENT_DATE} and {MAX_DATE}.")
+    if not MIN_APPLICATION_DATE <= d.application_date <= MAX_DATE:
+        add("application_date", f"Must be between {MIN_APPLICATION_DATE} and {MAX_DATE}.")
+    if d.decided_at is not None and d.decided_at > now + FUTURE_TOLERANCE:
+        add("decided_at", "Must not be in the future.")
+    if d.notified_at is not None and d.notified_at > now + FUTURE_TOLERANCE:
+        add("notified_at", "Must not be in the future.")
+
+    if d.source_type == Source.VOLUNTARY:
+        d.source_identity = None
+
+    _check_automation(d, add, require_model_for_automation)
+    if d.policy_version is not None and d.policy is None:
+        add("policy", "Required when policy_version is given.")
+    if d.decision_type in CHANGING_TYPES and d.supersedes is None and d.supersedes_puid is None:
+        add("supersedes", f"A {d.decision_type.value} must name the decision it changes.")
+    if d.supersedes is not None and d.supersedes_puid is not None:
+        add("supersedes_puid", "Give supersedes or supersedes_puid, not both.")
+    if d.supersedes_puid is not None and d.supersedes_puid == d.puid:
+        add("supersedes_puid", "A decision cannot supersede itself.")
+    return errors
+
+
+def _check_restrictions(d: DecisionIn, add: AddError) -> None:
+    has_restriction = bool(
+        d.decision_visibility or d.decision_monetary or d.decision_provision or d.decision_account
+    )
+    if d.decision_type == DecisionType.RESTRICTION:
+        if not has_restriction:
+            add(
+                "decision_visibility",
+                "Required unless decision_monetary, decision_provision or decision_account "
+                "is present.",
+            )
+    elif has_restriction:
+        add(
+            "decision_type",
+            f"A {d.decision_type.value} carries no restriction: leave decision_visibility, "
+            "decision_monetary, decision_provision and decision_account empty.",
+        )
+
+    if d.decision_visibility:
+        d.decision_visibility = sorted(set(d.decision_visibility))
+    if Visibility.OTHER in d.decision_visibility:
+        if not d.decision_visibility_other:
+            add(
+                "decision_visibility_other",
+                "Required when decision_visibility contains DECISION_VISIBILITY_OTHER.",
+            )
+    elif d.decision_visibility_other is not None:
+        add(
+            "decision_visibility_other",
+            "Only allowed when decision_visibility contains DECISION_VISIBILITY_OTHER.",
+        )
+    if d.decision_monetary == Monetary.OTHER:
+        if not d.decision_monetary_other:
+            add("decision_monetary_other", "Required when decision_monetary is OTHER.")
+    elif d.decision_monetary_other is not None:
+        add("decision_monetary_other", "Only allowed when decision_monetary is OTHER.")
+
+    for end_field, restriction_field in _END_DATES:
+        end = getattr(d, end_field)
+        if end is None:
+            continue
+        if not getattr(d, restriction_field):
+            add(end_field, f"Only allowed with {restriction_field}.")
+        elif end > MAX_DATE:
+            add(end_field, f"Must not be after {MAX_DATE}.")
+        elif end < d.application_date:
+            add(end_field, "Must not be before application_date.")
+
+
+def _check_ground(d: DecisionIn, add: AddError) -> None:
+    illegal = d.decision_ground == Ground.ILLEGAL_CONTENT
+    required, excluded = (
+        (
+            ("illegal_content_legal_ground", "illegal_content_explanation"),
+            ("incompatible_content_ground", "incompatible_content_explanation"),
+        )
+        if illegal
+        else (
+            ("incompatible_content_ground", "incompatible_content_explanation"),
+            ("illegal_content_legal_ground", "illegal_content_explanation"),
+        )
+    )
+    for field in required:
+        if not getattr(d, field):
+            add(field, f"Required when decision_ground is {d.decision_ground.value}.")
+    for field in excluded:
+        if getattr(d, field) is not None:
+            add(field, f"Not allowed when decision_ground is {d.decision_ground.value}.")
+    if illegal:
+        # The DSA database keeps incompatible_content_illegal only for incompatible content.
+        d.incompatible_content_illegal = None
+
+
+def _check_automation(d: DecisionIn, add: AddError, require_model: bool) -> None:
+    if (d.model is None) != (d.model_version is None):
+        add("model_version" if d.model else "model", "Give model and model_version together.")
+    if d.model is None:
+        if d.score is not None:
+            add("score", "Only allowed with model and model_version.")
+        if d.threshold is not None:
+            add("threshold", "Only allowed with model and model_version.")
+        automated = (
+            d.automated_detection == "Yes" or d.automated_decision != AutomatedDecision.NOT_AUTOMATED
+        )
+        if require_model and automated:
+            add(
+                "model",
+                "Required when automated_detection is Yes or the decision is automated: "
+                "name the registered model and its version.",
+            )
+
+
+def summarize_action(d: DecisionIn) -> Action:
+    """The most severe effect of a decision (see `Action`)."""
+    match d.decision_type:
+        case DecisionType.FLAG:
+            return Action.FLAG
+        case DecisionType.NO_ACTION:
+            return Action.NO_ACTION
+        case DecisionType.REVERSAL:
+            return Action.REVERSAL
+        case DecisionType.EXPIRY:
+            return Action.EXPIRY
+    if d.decision_account == AccountAction.TERMINATED:
+        return Action.ACCOUNT_TERMINATION
+    if d.decision_account == AccountAction.SUSPENDED:
+        return Action.ACCOUNT_SUSPENSION
+    if d.decision_provision:
+        return Action.SERVICE
+    if REMOVAL_VISIBILITY.intersection(d.decision_visibility):
+        return Action.REMOVAL
+    if d.decision_monetary:
+        return Action.MONETARY
+    return Action.VISIBILITY

@@ -1,0 +1,45 @@
+"""Reads in `moderation` that take more than one line, always scoped to their caller."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from moderation.models import Decision, Platform
+
+DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes")
+
+
+def decisions_for_platform(platform: Platform) -> QuerySet[Decision]:
+    return Decision.objects.filter(platform=platform).select_related(*DECISION_RELATED)
+
+
+def get_decision_for_platform(platform: Platform, public_id: uuid.UUID | str) -> Decision:
+    """The platform's own decision, or 404: another platform's decision does not exist here."""
+    try:
+        return decisions_for_platform(platform).get(public_id=public_id)
+    except (Decision.DoesNotExist, ValueError) as exc:
+        raise Http404("No such decision.") from exc
+
+
+def get_decision_by_notice_token(token: str) -> Decision:
+    try:
+        return Decision.objects.select_related(*DECISION_RELATED).get(notice_token=token)
+    except Decision.DoesNotExist as exc:
+        raise Http404("No such notice.") from exc
+
+
+def decision_chain(decision: Decision) -> QuerySet[Decision]:
+    """Every decision of the platform about the same content (or account, for account-only
+    decisions), oldest first, so a reader sees flag, restriction, reversal in order."""
+    if decision.subject_content:
+        about = Q(subject_content=decision.subject_content)
+    else:
+        about = Q(subject_account=decision.subject_account, subject_content="")
+    return (
+        Decision.objects.filter(about, platform_id=decision.platform_id)
+        .select_related("model_version__model", "policy")
+        .order_by("decided_at", "id")
+    )

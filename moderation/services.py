@@ -1,0 +1,506 @@
+"""Every write in `moderation`. The API, the admin, the seeder and the tests all come here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.db import insert_rows
+from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
+from moderation.pseudonyms import pseudonym
+from moderation.rules import check_decision, summarize_action
+from moderation.schemas import DecisionIn
+from moderation.vocabulary import Category, Ground, SubjectKind
+
+API_KEY_PREFIX = "mlk"
+
+# The columns `record_decisions` writes, in order; `id` comes from the table's sequence.
+DECISION_COLUMNS = (
+    "public_id",
+    "platform_id",
+    "puid",
+    "submission_digest",
+    "notice_token",
+    "decision_type",
+    "action",
+    "supersedes_id",
+    "decision_visibility",
+    "decision_visibility_other",
+    "end_date_visibility_restriction",
+    "decision_monetary",
+    "decision_monetary_other",
+    "end_date_monetary_restriction",
+    "decision_provision",
+    "end_date_service_restriction",
+    "decision_account",
+    "end_date_account_restriction",
+    "account_type",
+    "decision_ground",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "incompatible_content_illegal",
+    "category",
+    "category_addition",
+    "category_specification",
+    "category_specification_other",
+    "policy_id",
+    "decision_facts",
+    "internal_notes",
+    "source_type",
+    "source_identity",
+    "automated_detection",
+    "automated_decision",
+    "model_version_id",
+    "score",
+    "threshold",
+    "moderator_id",
+    "moderator_ref",
+    "subject_account",
+    "subject_content",
+    "content_type",
+    "content_type_other",
+    "content_language",
+    "content_id_ean",
+    "territorial_scope",
+    "content_date",
+    "decided_at",
+    "application_date",
+    "notified_at",
+    "created_at",
+)
+
+_encode = msgspec.json.Encoder(order="sorted").encode
+
+
+class DecisionsRejected(Exception):
+    """Nothing was written: `errors` maps an item's index to its field errors."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__(f"{len(errors)} decision(s) rejected")
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    puid: str
+    existing_id: uuid.UUID
+
+
+class PuidConflict(Exception):
+    """A puid already names a different decision; nothing was written."""
+
+    def __init__(self, conflicts: dict[int, Conflict]) -> None:
+        super().__init__(f"{len(conflicts)} puid(s) already name other decisions")
+        self.conflicts = conflicts
+
+
+class RegistrationConflict(Exception):
+    """A policy or model version is already registered with other content."""
+
+    def __init__(self, message: str, existing_id: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.existing_id = existing_id
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    public_id: uuid.UUID
+    puid: str
+    notice_token: str
+    created: bool
+
+
+@dataclass(slots=True)
+class _References:
+    model_versions: dict[tuple[str, str], tuple[int, float]]
+    policies: dict[tuple[str, int], int]
+    latest_policy: dict[str, int]
+    by_public_id: dict[uuid.UUID, int]
+    by_puid: dict[str, int]
+
+
+# --- platforms and keys -----------------------------------------------------------------
+
+
+def create_platform(*, slug: str, name: str = "") -> Platform:
+    return Platform.objects.create(slug=slug, name=name or slug)
+
+
+def issue_api_key(
+    *, platform: Platform, name: str = "", created_by: AbstractBaseUser | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plaintext, which is never stored or shown again."""
+    prefix = secrets.token_hex(6)
+    plaintext = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        platform=platform,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_api_key(plaintext),
+        created_by=created_by,
+    )
+    return api_key, plaintext
+
+
+def hash_api_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+@transaction.atomic
+def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+    return locked
+
+
+# --- policies and models ------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_policy(
+    *,
+    platform: Platform,
+    key: str,
+    title: str,
+    category: Category | str,
+    ground: Ground | str,
+    clause: str,
+    url: str = "",
+    summary: str = "",
+    version: int | None = None,
+) -> tuple[Policy, bool]:
+    """Register a policy version. Omitting `version` registers the next one.
+
+    Sending the same version again with the same content returns it (created False); with other
+    content it is refused, because a published rule is never reworded in place.
+    """
+    # Serialises registrations per platform so that "next version" is computed once.
+    Platform.objects.select_for_update().filter(pk=platform.pk).exists()
+    fields = {
+        "title": title,
+        "category": str(category),
+        "ground": str(ground),
+        "clause": clause,
+        "url": url,
+        "summary": summary,
+    }
+    existing = Policy.objects.filter(platform=platform, key=key)
+    if version is None:
+        latest = existing.order_by("-version").first()
+        version = latest.version + 1 if latest else 1
+    else:
+        same = existing.filter(version=version).first()
+        if same is not None:
+            if all(getattr(same, f) == v for f, v in fields.items()):
+                return same, False
+            raise RegistrationConflict(
+                f"Policy {key} version {version} is already registered with other content; "
+                "register a new version instead.",
+                same.pk,
+            )
+    policy = Policy.objects.create(
+        platform=platform, key=key, version=version, created_at=timezone.now(), **fields
+    )
+    return policy, True
+
+
+@transaction.atomic
+def register_model_version(
+    *,
+    platform: Platform,
+    name: str,
+    version: str,
+    released_at: dt.date,
+    threshold: float,
+    card_url: str = "",
+) -> tuple[ModelVersion, bool]:
+    model, _ = DetectionModel.objects.get_or_create(platform=platform, name=name)
+    same = ModelVersion.objects.select_for_update().filter(model=model, version=version).first()
+    if same is not None:
+        if (same.released_at, same.threshold, same.card_url) == (released_at, threshold, card_url):
+            return same, False
+        raise RegistrationConflict(
+            f"Model {name} version {version} is already registered with other details; "
+            "a released version is never changed, register a new version instead.",
+            same.pk,
+        )
+    created = ModelVersion.objects.create(
+        model=model,
+        version=version,
+        released_at=released_at,
+        threshold=threshold,
+        card_url=card_url,
+        created_at=timezone.now(),
+    )
+    return created, True
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+def record_decision(
+    *,
+    platform: Platform,
+    decision: DecisionIn,
+    moderator: AbstractBaseUser | None = None,
+    require_model_for_automation: bool = True,
+) -> Recorded:
+    return record_decisions(
+        platform=platform,
+        decisions=[decision],
+        moderator=moderator,
+        require_model_for_automation=require_model_for_automation,
+    )[0]
+
+
+@transaction.atomic
+def record_decisions(
+    *,
+    platform: Platform,
+    decisions: Sequence[DecisionIn],
+    moderator: AbstractBaseUser | None = None,
+    require_model_for_automation: bool = True,
+) -> list[Recorded]:
+    """Record a batch of decisions, all or nothing, idempotently on each decision's puid.
+
+    A puid already recorded with the same content returns the existing decision; with other
+    content the whole batch is refused (`PuidConflict`). Invalid decisions refuse the whole
+    batch too (`DecisionsRejected`). Nothing is written unless everything is accepted.
+    """
+    now = timezone.now()
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, item in enumerate(decisions):
+        item_errors = check_decision(
+            item, now=now, require_model_for_automation=require_model_for_automation
+        )
+        if item_errors:
+            errors[index] = item_errors
+    digests = [hashlib.sha256(_encode(item)).hexdigest() for item in decisions]
+
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(decisions):
+        seen = first_index.setdefault(item.puid, index)
+        if seen != index and digests[seen] != digests[index]:
+            errors.setdefault(index, {}).setdefault("puid", []).append(
+                f"Also used at index {seen} of this batch for a different decision."
+            )
+
+    refs = _resolve_references(platform, decisions, errors)
+    if errors:
+        raise DecisionsRejected(errors)
+
+    # One writer per platform at a time: the row lock orders concurrent batches so that a puid
+    # checked below cannot be inserted by another transaction before this one commits (on
+    # SQLite the IMMEDIATE transaction mode already holds the database's write lock).
+    Platform.objects.select_for_update().filter(pk=platform.pk).exists()
+    existing = {
+        puid: (public_id, digest, token)
+        for puid, public_id, digest, token in Decision.objects.filter(
+            platform=platform, puid__in=list(first_index)
+        ).values_list("puid", "public_id", "submission_digest", "notice_token")
+    }
+    conflicts = {
+        index: Conflict(puid=item.puid, existing_id=existing[item.puid][0])
+        for index, item in enumerate(decisions)
+        if item.puid in existing and existing[item.puid][1] != digests[index]
+    }
+    if conflicts:
+        raise PuidConflict(conflicts)
+
+    results: list[Recorded] = []
+    rows: list[tuple[Any, ...]] = []
+    new: dict[str, Recorded] = {}
+    moderator_id = moderator.pk if moderator is not None else None
+    for index, item in enumerate(decisions):
+        if item.puid in existing:
+            public_id, _, token = existing[item.puid]
+            results.append(Recorded(public_id, item.puid, token, created=False))
+            continue
+        if item.puid in new:
+            results.append(new[item.puid])
+            continue
+        recorded = Recorded(uuid.uuid4(), item.puid, secrets.token_urlsafe(24), created=True)
+        new[item.puid] = recorded
+        results.append(recorded)
+        rows.append(_row(platform, item, digests[index], recorded, refs, moderator_id, now))
+    if rows:
+        insert_rows(Decision, DECISION_COLUMNS, rows)
+    return results
+
+
+def _resolve_references(
+    platform: Platform,
+    decisions: Sequence[DecisionIn],
+    errors: dict[int, dict[str, list[str]]],
+) -> _References:
+    """Look up every model version, policy and superseded decision the batch names, in bulk."""
+    model_names = {d.model for d in decisions if d.model is not None}
+    policy_keys = {d.policy for d in decisions if d.policy is not None}
+    public_ids = {d.supersedes for d in decisions if d.supersedes is not None}
+    puids = {d.supersedes_puid for d in decisions if d.supersedes_puid is not None}
+
+    refs = _References({}, {}, {}, {}, {})
+    if model_names:
+        for pk, name, version, threshold in ModelVersion.objects.filter(
+            model__platform=platform, model__name__in=model_names
+        ).values_list("pk", "model__name", "version", "threshold"):
+            refs.model_versions[(name, version)] = (pk, threshold)
+    if policy_keys:
+        for pk, key, version in (
+            Policy.objects.filter(platform=platform, key__in=policy_keys)
+            .order_by("version")
+            .values_list("pk", "key", "version")
+        ):
+            refs.policies[(key, version)] = pk
+            refs.latest_policy[key] = pk  # ascending order: the last one seen is the latest
+    if public_ids:
+        refs.by_public_id = dict(
+            Decision.objects.filter(platform=platform, public_id__in=public_ids).values_list(
+                "public_id", "pk"
+            )
+        )
+    if puids:
+        refs.by_puid = dict(
+            Decision.objects.filter(platform=platform, puid__in=puids).values_list("puid", "pk")
+        )
+
+    for index, d in enumerate(decisions):
+        if d.model is not None and d.model_version is not None:
+            if (d.model, d.model_version) not in refs.model_versions:
+                errors.setdefault(index, {}).setdefault("model_version", []).append(
+                    f"Model {d.model} version {d.model_version} is not registered for this "
+                    "platform; register it with POST /api/v1/models first."
+                )
+        if d.policy is not None:
+            found = (
+                (d.policy, d.policy_version) in refs.policies
+                if d.policy_version is not None
+                else d.policy in refs.latest_policy
+            )
+            if not found:
+                version = f" version {d.policy_version}" if d.policy_version else ""
+                errors.setdefault(index, {}).setdefault("policy", []).append(
+                    f"Policy {d.policy}{version} is not registered for this platform."
+                )
+        if d.supersedes is not None and d.supersedes not in refs.by_public_id:
+            errors.setdefault(index, {}).setdefault("supersedes", []).append(
+                f"No decision {d.supersedes} of this platform."
+            )
+        if d.supersedes_puid is not None and d.supersedes_puid not in refs.by_puid:
+            errors.setdefault(index, {}).setdefault("supersedes_puid", []).append(
+                f"No decision with puid {d.supersedes_puid} of this platform."
+            )
+    return refs
+
+
+def _row(
+    platform: Platform,
+    d: DecisionIn,
+    digest: str,
+    recorded: Recorded,
+    refs: _References,
+    moderator_id: Any,
+    now: dt.datetime,
+) -> tuple[Any, ...]:
+    model_version_id = threshold = None
+    if d.model is not None and d.model_version is not None:
+        model_version_id, default_threshold = refs.model_versions[(d.model, d.model_version)]
+        threshold = d.threshold if d.threshold is not None else default_threshold
+    policy_id = None
+    if d.policy is not None:
+        policy_id = (
+            refs.policies[(d.policy, d.policy_version)]
+            if d.policy_version is not None
+            else refs.latest_policy[d.policy]
+        )
+    supersedes_id = None
+    if d.supersedes is not None:
+        supersedes_id = refs.by_public_id[d.supersedes]
+    elif d.supersedes_puid is not None:
+        supersedes_id = refs.by_puid[d.supersedes_puid]
+    slug = platform.slug
+    subject = d.subject
+    return (
+        recorded.public_id,
+        platform.pk,
+        d.puid,
+        digest,
+        recorded.notice_token,
+        d.decision_type.value,
+        summarize_action(d).value,
+        supersedes_id,
+        _encode(d.decision_visibility).decode(),
+        d.decision_visibility_other or "",
+        d.end_date_visibility_restriction,
+        d.decision_monetary.value if d.decision_monetary else "",
+        d.decision_monetary_other or "",
+        d.end_date_monetary_restriction,
+        d.decision_provision.value if d.decision_provision else "",
+        d.end_date_service_restriction,
+        d.decision_account.value if d.decision_account else "",
+        d.end_date_account_restriction,
+        d.account_type.value if d.account_type else "",
+        d.decision_ground.value,
+        d.decision_ground_reference_url or "",
+        d.illegal_content_legal_ground or "",
+        d.illegal_content_explanation or "",
+        d.incompatible_content_ground or "",
+        d.incompatible_content_explanation or "",
+        None if d.incompatible_content_illegal is None else d.incompatible_content_illegal == "Yes",
+        d.category.value,
+        _encode(d.category_addition).decode(),
+        _encode(d.category_specification).decode(),
+        d.category_specification_other or "",
+        policy_id,
+        d.decision_facts,
+        d.internal_notes or "",
+        d.source_type.value,
+        d.source_identity or "",
+        d.automated_detection == "Yes",
+        d.automated_decision.value,
+        model_version_id,
+        d.score,
+        threshold,
+        moderator_id,
+        (
+            pseudonym(platform_slug=slug, kind="moderator", platform_id=d.moderator)
+            if d.moderator
+            else ""
+        ),
+        (
+            pseudonym(platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=subject.account)
+            if subject.account
+            else ""
+        ),
+        (
+            pseudonym(platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=subject.content)
+            if subject.content
+            else ""
+        ),
+        _encode(d.content_type).decode(),
+        d.content_type_other or "",
+        d.content_language.value if d.content_language else "",
+        d.content_id.ean_13 if d.content_id else "",
+        _encode(d.territorial_scope).decode(),
+        d.content_date,
+        d.decided_at or now,
+        d.application_date,
+        d.notified_at,
+        now,
+    )

@@ -1,0 +1,222 @@
+"""The controlled vocabulary of a decision.
+
+Keys follow the EU DSA Transparency Database's statement-of-reasons schema
+(../shared/reference/dsa-statement-of-reasons.md) wherever it has one; keys it lacks (flags,
+no-action decisions, the silent visibility restrictions called shadowbans, community reports and
+legal orders as sources) are ours and follow its naming. Stored values are never reused for a
+different meaning.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class DecisionType(models.TextChoices):
+    RESTRICTION = "DECISION_TYPE_RESTRICTION", "Restriction"
+    FLAG = "DECISION_TYPE_FLAG", "Flag (no restriction yet)"
+    NO_ACTION = "DECISION_TYPE_NO_ACTION", "No action (notice or flag rejected)"
+    REVERSAL = "DECISION_TYPE_REVERSAL", "Reversal of an earlier decision"
+    EXPIRY = "DECISION_TYPE_EXPIRY", "Expiry of an earlier restriction"
+
+
+# Decision types that change an earlier decision and so must point at it.
+CHANGING_TYPES = frozenset({DecisionType.REVERSAL, DecisionType.EXPIRY})
+
+
+class Visibility(models.TextChoices):
+    CONTENT_REMOVED = "DECISION_VISIBILITY_CONTENT_REMOVED", "Content removed"
+    CONTENT_DISABLED = "DECISION_VISIBILITY_CONTENT_DISABLED", "Content disabled"
+    CONTENT_DEMOTED = "DECISION_VISIBILITY_CONTENT_DEMOTED", "Demoted"
+    CONTENT_AGE_RESTRICTED = "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED", "Age-restricted"
+    CONTENT_INTERACTION_RESTRICTED = (
+        "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
+        "Interaction-restricted",
+    )
+    CONTENT_LABELLED = "DECISION_VISIBILITY_CONTENT_LABELLED", "Labelled"
+    # Ours: the silent restrictions. The DSA export maps them to DECISION_VISIBILITY_OTHER.
+    SEARCH_EXCLUDED = "DECISION_VISIBILITY_SEARCH_EXCLUDED", "Excluded from search"
+    RECOMMENDATIONS_EXCLUDED = (
+        "DECISION_VISIBILITY_RECOMMENDATIONS_EXCLUDED",
+        "Excluded from recommendations",
+    )
+    HIDDEN_FROM_NON_FOLLOWERS = (
+        "DECISION_VISIBILITY_HIDDEN_FROM_NON_FOLLOWERS",
+        "Hidden from non-followers",
+    )
+    OTHER = "DECISION_VISIBILITY_OTHER", "Other visibility restriction"
+
+
+REMOVAL_VISIBILITY = frozenset({Visibility.CONTENT_REMOVED, Visibility.CONTENT_DISABLED})
+# Restrictions the creator is typically not told about: what people call a shadowban.
+SILENT_VISIBILITY = frozenset(
+    {
+        Visibility.CONTENT_DEMOTED,
+        Visibility.SEARCH_EXCLUDED,
+        Visibility.RECOMMENDATIONS_EXCLUDED,
+        Visibility.HIDDEN_FROM_NON_FOLLOWERS,
+    }
+)
+
+
+class Monetary(models.TextChoices):
+    SUSPENSION = "DECISION_MONETARY_SUSPENSION", "Monetary payments suspended"
+    TERMINATION = "DECISION_MONETARY_TERMINATION", "Monetary payments terminated"
+    OTHER = "DECISION_MONETARY_OTHER", "Other monetary restriction"
+
+
+class Provision(models.TextChoices):
+    PARTIAL_SUSPENSION = "DECISION_PROVISION_PARTIAL_SUSPENSION", "Service partially suspended"
+    TOTAL_SUSPENSION = "DECISION_PROVISION_TOTAL_SUSPENSION", "Service suspended"
+    PARTIAL_TERMINATION = "DECISION_PROVISION_PARTIAL_TERMINATION", "Service partially terminated"
+    TOTAL_TERMINATION = "DECISION_PROVISION_TOTAL_TERMINATION", "Service terminated"
+
+
+class AccountAction(models.TextChoices):
+    SUSPENDED = "DECISION_ACCOUNT_SUSPENDED", "Account suspended"
+    TERMINATED = "DECISION_ACCOUNT_TERMINATED", "Account terminated"
+
+
+class AccountType(models.TextChoices):
+    BUSINESS = "ACCOUNT_TYPE_BUSINESS", "Business"
+    PRIVATE = "ACCOUNT_TYPE_PRIVATE", "Private"
+
+
+class Ground(models.TextChoices):
+    ILLEGAL_CONTENT = "DECISION_GROUND_ILLEGAL_CONTENT", "Illegal content"
+    INCOMPATIBLE_CONTENT = "DECISION_GROUND_INCOMPATIBLE_CONTENT", "Incompatible with the terms"
+
+
+class Category(models.TextChoices):
+    ANIMAL_WELFARE = "STATEMENT_CATEGORY_ANIMAL_WELFARE", "Animal welfare"
+    CONSUMER_INFORMATION = "STATEMENT_CATEGORY_CONSUMER_INFORMATION", "Consumer information"
+    CYBER_VIOLENCE = "STATEMENT_CATEGORY_CYBER_VIOLENCE", "Cyber violence"
+    CYBER_VIOLENCE_AGAINST_WOMEN = (
+        "STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN",
+        "Cyber violence against women",
+    )
+    DATA_PROTECTION_AND_PRIVACY_VIOLATIONS = (
+        "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
+        "Data protection and privacy violations",
+    )
+    ILLEGAL_OR_HARMFUL_SPEECH = (
+        "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        "Illegal or harmful speech",
+    )
+    INTELLECTUAL_PROPERTY_INFRINGEMENTS = (
+        "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+        "Intellectual property infringements",
+    )
+    NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS = (
+        "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+        "Negative effects on civic discourse or elections",
+    )
+    NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE", "Not specified (notice)"
+    OTHER_VIOLATION_TC = "STATEMENT_CATEGORY_OTHER_VIOLATION_TC", "Other violation of the terms"
+    PROTECTION_OF_MINORS = "STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "Protection of minors"
+    RISK_FOR_PUBLIC_SECURITY = (
+        "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+        "Risk for public security",
+    )
+    SCAMS_AND_FRAUD = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "Scams and fraud"
+    SELF_HARM = "STATEMENT_CATEGORY_SELF_HARM", "Self-harm"
+    UNSAFE_AND_PROHIBITED_PRODUCTS = (
+        "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
+        "Unsafe and prohibited products",
+    )
+    VIOLENCE = "STATEMENT_CATEGORY_VIOLENCE", "Violence"
+
+
+_KEYWORDS = """
+ADULT_SEXUAL_MATERIAL AGE_SPECIFIC_RESTRICTIONS AGE_SPECIFIC_RESTRICTIONS_MINORS ANIMAL_HARM
+BIOMETRIC_DATA_BREACH BULLYING_AGAINST_GIRLS CHILD_SEXUAL_ABUSE_MATERIAL
+CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE CONTENT_PROMOTING_EATING_DISORDERS COORDINATED_HARM
+COPYRIGHT_INFRINGEMENT CYBER_BULLYING_INTIMIDATION CYBER_HARASSMENT
+CYBER_HARASSMENT_AGAINST_WOMEN CYBER_INCITEMENT CYBER_STALKING CYBER_STALKING_AGAINST_WOMEN
+DATA_FALSIFICATION DEFAMATION DESIGN_INFRINGEMENT DISCRIMINATION FEMALE_GENDERED_DISINFORMATION
+GEOGRAPHIC_INDICATIONS_INFRINGEMENT GEOGRAPHICAL_REQUIREMENTS GOODS_SERVICES_NOT_PERMITTED
+GROOMING_SEXUAL_ENTICEMENT_MINORS HATE_SPEECH HIDDEN_ADVERTISEMENT HUMAN_EXPLOITATION
+HUMAN_TRAFFICKING ILLEGAL_ORGANIZATIONS IMPERSONATION_ACCOUNT_HIJACKING INAUTHENTIC_ACCOUNTS
+INAUTHENTIC_LISTINGS INAUTHENTIC_USER_REVIEWS INCITEMENT_AGAINST_WOMEN
+INCITEMENT_VIOLENCE_HATRED INSUFFICIENT_INFORMATION_ON_TRADERS LANGUAGE_REQUIREMENTS
+MISINFORMATION_DISINFORMATION MISLEADING_INFO_CONSUMER_RIGHTS MISLEADING_INFO_GOODS_SERVICES
+MISSING_PROCESSING_GROUND NON_CONSENSUAL_IMAGE_SHARING NON_CONSENSUAL_IMAGE_SHARING_AGAINST_WOMEN
+NON_CONSENSUAL_MATERIAL_DEEPFAKE NON_CONSENSUAL_MATERIAL_DEEPFAKE_AGAINST_WOMEN
+NONCOMPLIANCE_PRICING NUDITY PATENT_INFRINGEMENT PHISHING PROHIBITED_PRODUCTS PYRAMID_SCHEMES
+RIGHT_TO_BE_FORGOTTEN RISK_ENVIRONMENTAL_DAMAGE RISK_PUBLIC_HEALTH SELF_MUTILATION STALKING
+SUICIDE TERRORIST_CONTENT TRADE_SECRET_INFRINGEMENT TRADEMARK_INFRINGEMENT
+TRAFFICKING_WOMEN_GIRLS UNLAWFUL_SALE_ANIMALS UNSAFE_CHALLENGES UNSAFE_PRODUCTS
+VIOLATION_EU_LAW VIOLATION_NATIONAL_LAW OTHER
+""".split()
+
+Keyword = models.TextChoices(  # type: ignore[misc]
+    "Keyword", [(k, (f"KEYWORD_{k}", k.replace("_", " ").capitalize())) for k in _KEYWORDS]
+)
+
+
+class ContentType(models.TextChoices):
+    APP = "CONTENT_TYPE_APP", "App"
+    AUDIO = "CONTENT_TYPE_AUDIO", "Audio"
+    IMAGE = "CONTENT_TYPE_IMAGE", "Image"
+    PRODUCT = "CONTENT_TYPE_PRODUCT", "Product"
+    SYNTHETIC_MEDIA = "CONTENT_TYPE_SYNTHETIC_MEDIA", "Synthetic media"
+    TEXT = "CONTENT_TYPE_TEXT", "Text"
+    VIDEO = "CONTENT_TYPE_VIDEO", "Video"
+    OTHER = "CONTENT_TYPE_OTHER", "Other"
+
+
+# ISO 639-1, upper-case, as the DSA database's ALL_LANGUAGES.
+_LANGUAGES = """
+AA AB AE AF AK AM AN AR AS AV AY AZ BA BE BG BI BM BN BO BR BS CA CE CH CO CR CS CU CV CY DA DE
+DV DZ EE EL EN EO ES ET EU FA FF FI FJ FO FR FY GA GD GL GN GU GV HA HE HI HO HR HT HU HY HZ IA
+ID IE IG II IK IO IS IT IU JA JV KA KG KI KJ KK KL KM KN KO KR KS KU KV KW KY LA LB LG LI LN LO
+LT LU LV MG MH MI MK ML MN MR MS MT MY NA NB ND NE NG NL NN NO NR NV NY OC OJ OM OR OS PA PI PL
+PS PT QU RM RN RO RU RW SA SC SD SE SG SI SK SL SM SN SO SQ SR SS ST SU SV SW TA TE TG TH TI TK
+TL TN TO TR TS TT TW TY UG UK UR UZ VE VI VO WA WO XH YI YO ZA ZH ZU
+""".split()
+LANGUAGES = frozenset(_LANGUAGES)
+Language = models.TextChoices("Language", [(c, (c, c)) for c in _LANGUAGES])  # type: ignore[misc]
+
+# The EEA, as the DSA database accepts it (GR, not EL).
+_EEA = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO SE SI SK"
+Country = models.TextChoices("Country", [(c, (c, c)) for c in _EEA.split()])  # type: ignore[misc]
+
+
+class Source(models.TextChoices):
+    ARTICLE_16 = "SOURCE_ARTICLE_16", "User notice (DSA Art. 16)"
+    TRUSTED_FLAGGER = "SOURCE_TRUSTED_FLAGGER", "Trusted flagger"
+    OTHER_NOTIFICATION = "SOURCE_TYPE_OTHER_NOTIFICATION", "Other notification"
+    VOLUNTARY = "SOURCE_VOLUNTARY", "Own initiative"
+    # Ours. The DSA export maps both to SOURCE_TYPE_OTHER_NOTIFICATION.
+    COMMUNITY_REPORT = "SOURCE_COMMUNITY_REPORT", "Community report"
+    LEGAL_ORDER = "SOURCE_LEGAL_ORDER", "Legal order"
+
+
+class AutomatedDecision(models.TextChoices):
+    FULLY = "AUTOMATED_DECISION_FULLY", "Fully automated"
+    PARTIALLY = "AUTOMATED_DECISION_PARTIALLY", "Partially automated"
+    NOT_AUTOMATED = "AUTOMATED_DECISION_NOT_AUTOMATED", "Not automated"
+
+
+class Action(models.TextChoices):
+    """The one-word summary of what a decision did, its most severe effect.
+
+    Derived at record time from the detailed fields and stored, because every list filter and
+    statistic groups by it; the detailed fields stay the record of truth.
+    """
+
+    FLAG = "FLAG", "Flag"
+    NO_ACTION = "NO_ACTION", "No action"
+    VISIBILITY = "VISIBILITY_RESTRICTION", "Visibility restriction"
+    REMOVAL = "REMOVAL", "Removal or disabling"
+    MONETARY = "MONETARY_RESTRICTION", "Monetary restriction"
+    SERVICE = "SERVICE_RESTRICTION", "Service suspension or termination"
+    ACCOUNT_SUSPENSION = "ACCOUNT_SUSPENSION", "Account suspension"
+    ACCOUNT_TERMINATION = "ACCOUNT_TERMINATION", "Account termination"
+    REVERSAL = "REVERSAL", "Reversal"
+    EXPIRY = "EXPIRY", "Expiry"
+
+
+class SubjectKind(models.TextChoices):
+    ACCOUNT = "account", "Account"
+    CONTENT = "content", "Content"
