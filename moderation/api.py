@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -202,10 +203,17 @@ _ERROR_SCHEMA = {
 }
 
 
+class NewestFirst(CursorPagination):
+    # The id follows insertion order; a cursor on it stays stable while decisions arrive.
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
 class DecisionListCreateApi(generics.ListAPIView[Decision]):
     serializer_class = DecisionOut
     filterset_class = DecisionFilter
-    ordering = ("-created_at", "-id")
+    pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
         return selectors.decisions_for_platform(client_platform(self.request))

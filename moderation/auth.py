@@ -39,7 +39,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("Send the API key as 'Authorization: Bearer <key>'.")
-        parts = token.split("_")
+        parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
             raise AuthenticationFailed("Invalid API key.")
         api_key = ApiKey.objects.select_related("platform").filter(prefix=parts[1]).first()
