@@ -176,7 +176,8 @@ def _check_automation(d: DecisionIn, add: AddError, require_model: bool) -> None
         if d.threshold is not None:
             add("threshold", "Only allowed with model and model_version.")
         automated = (
-            d.automated_detection == "Yes" or d.automated_decision != AutomatedDecision.NOT_AUTOMATED
+            d.automated_detection == "Yes"
+            or d.automated_decision != AutomatedDecision.NOT_AUTOMATED
         )
         if require_model and automated:
             add(

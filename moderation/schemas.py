@@ -85,7 +85,7 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     incompatible_content_illegal: YesNo | None = None
     category: Category
     category_addition: list[Category] = []
-    category_specification: list[Keyword] = []  # type: ignore[valid-type]
+    category_specification: list[Keyword] = []
     category_specification_other: Text500 | None = None
     policy: Slug | None = None
     policy_version: Annotated[int, Meta(ge=1)] | None = None
@@ -104,9 +104,9 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     content_type: Annotated[list[ContentType], Meta(min_length=1)]
     content_type_other: Text500 | None = None
-    content_language: Language | None = None  # type: ignore[valid-type]
+    content_language: Language | None = None
     content_id: ContentId | None = None
-    territorial_scope: list[Country] = []  # type: ignore[valid-type]
+    territorial_scope: list[Country] = []
 
     content_date: dt.date
     application_date: dt.date

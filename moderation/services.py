@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -141,7 +141,7 @@ def create_platform(*, slug: str, name: str = "") -> Platform:
 
 
 def issue_api_key(
-    *, platform: Platform, name: str = "", created_by: AbstractBaseUser | None = None
+    *, platform: Platform, name: str = "", created_by: User | None = None
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext, which is never stored or shown again."""
     prefix = secrets.token_hex(6)
@@ -258,7 +258,7 @@ def record_decision(
     *,
     platform: Platform,
     decision: DecisionIn,
-    moderator: AbstractBaseUser | None = None,
+    moderator: User | None = None,
     require_model_for_automation: bool = True,
 ) -> Recorded:
     return record_decisions(
@@ -274,7 +274,7 @@ def record_decisions(
     *,
     platform: Platform,
     decisions: Sequence[DecisionIn],
-    moderator: AbstractBaseUser | None = None,
+    moderator: User | None = None,
     require_model_for_automation: bool = True,
 ) -> list[Recorded]:
     """Record a batch of decisions, all or nothing, idempotently on each decision's puid.
@@ -297,8 +297,11 @@ def record_decisions(
     for index, item in enumerate(decisions):
         seen = first_index.setdefault(item.puid, index)
         if seen != index and digests[seen] != digests[index]:
-            errors.setdefault(index, {}).setdefault("puid", []).append(
-                f"Also used at index {seen} of this batch for a different decision."
+            _add_error(
+                errors,
+                index,
+                "puid",
+                f"Also used at index {seen} of this batch for a different decision.",
             )
 
     refs = _resolve_references(platform, decisions, errors)
@@ -344,6 +347,12 @@ def record_decisions(
     return results
 
 
+def _add_error(
+    errors: dict[int, dict[str, list[str]]], index: int, field: str, message: str
+) -> None:
+    errors.setdefault(index, {}).setdefault(field, []).append(message)
+
+
 def _resolve_references(
     platform: Platform,
     decisions: Sequence[DecisionIn],
@@ -357,10 +366,10 @@ def _resolve_references(
 
     refs = _References({}, {}, {}, {}, {})
     if model_names:
-        for pk, name, version, threshold in ModelVersion.objects.filter(
+        for pk, name, label, threshold in ModelVersion.objects.filter(
             model__platform=platform, model__name__in=model_names
         ).values_list("pk", "model__name", "version", "threshold"):
-            refs.model_versions[(name, version)] = (pk, threshold)
+            refs.model_versions[(name, label)] = (pk, threshold)
     if policy_keys:
         for pk, key, version in (
             Policy.objects.filter(platform=platform, key__in=policy_keys)
@@ -381,12 +390,14 @@ def _resolve_references(
         )
 
     for index, d in enumerate(decisions):
-        if d.model is not None and d.model_version is not None:
-            if (d.model, d.model_version) not in refs.model_versions:
-                errors.setdefault(index, {}).setdefault("model_version", []).append(
-                    f"Model {d.model} version {d.model_version} is not registered for this "
-                    "platform; register it with POST /api/v1/models first."
-                )
+        if d.model is not None and (d.model, d.model_version) not in refs.model_versions:
+            _add_error(
+                errors,
+                index,
+                "model_version",
+                f"Model {d.model} version {d.model_version} is not registered for this "
+                "platform; register it with POST /api/v1/models first.",
+            )
         if d.policy is not None:
             found = (
                 (d.policy, d.policy_version) in refs.policies
@@ -394,17 +405,21 @@ def _resolve_references(
                 else d.policy in refs.latest_policy
             )
             if not found:
-                version = f" version {d.policy_version}" if d.policy_version else ""
-                errors.setdefault(index, {}).setdefault("policy", []).append(
-                    f"Policy {d.policy}{version} is not registered for this platform."
+                which = f" version {d.policy_version}" if d.policy_version else ""
+                _add_error(
+                    errors,
+                    index,
+                    "policy",
+                    f"Policy {d.policy}{which} is not registered for this platform.",
                 )
         if d.supersedes is not None and d.supersedes not in refs.by_public_id:
-            errors.setdefault(index, {}).setdefault("supersedes", []).append(
-                f"No decision {d.supersedes} of this platform."
-            )
+            _add_error(errors, index, "supersedes", f"No decision {d.supersedes} of this platform.")
         if d.supersedes_puid is not None and d.supersedes_puid not in refs.by_puid:
-            errors.setdefault(index, {}).setdefault("supersedes_puid", []).append(
-                f"No decision with puid {d.supersedes_puid} of this platform."
+            _add_error(
+                errors,
+                index,
+                "supersedes_puid",
+                f"No decision with puid {d.supersedes_puid} of this platform.",
             )
     return refs
 
@@ -484,12 +499,16 @@ def _row(
             else ""
         ),
         (
-            pseudonym(platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=subject.account)
+            pseudonym(
+                platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=subject.account
+            )
             if subject.account
             else ""
         ),
         (
-            pseudonym(platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=subject.content)
+            pseudonym(
+                platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=subject.content
+            )
             if subject.content
             else ""
         ),

@@ -147,9 +147,9 @@ RIGHT_TO_BE_FORGOTTEN RISK_ENVIRONMENTAL_DAMAGE RISK_PUBLIC_HEALTH SELF_MUTILATI
 SUICIDE TERRORIST_CONTENT TRADE_SECRET_INFRINGEMENT TRADEMARK_INFRINGEMENT
 TRAFFICKING_WOMEN_GIRLS UNLAWFUL_SALE_ANIMALS UNSAFE_CHALLENGES UNSAFE_PRODUCTS
 VIOLATION_EU_LAW VIOLATION_NATIONAL_LAW OTHER
-""".split()
+""".split()  # noqa: SIM905
 
-Keyword = models.TextChoices(  # type: ignore[misc]
+Keyword = models.TextChoices(  # type: ignore[call-overload]
     "Keyword", [(k, (f"KEYWORD_{k}", k.replace("_", " ").capitalize())) for k in _KEYWORDS]
 )
 
@@ -173,13 +173,13 @@ ID IE IG II IK IO IS IT IU JA JV KA KG KI KJ KK KL KM KN KO KR KS KU KV KW KY LA
 LT LU LV MG MH MI MK ML MN MR MS MT MY NA NB ND NE NG NL NN NO NR NV NY OC OJ OM OR OS PA PI PL
 PS PT QU RM RN RO RU RW SA SC SD SE SG SI SK SL SM SN SO SQ SR SS ST SU SV SW TA TE TG TH TI TK
 TL TN TO TR TS TT TW TY UG UK UR UZ VE VI VO WA WO XH YI YO ZA ZH ZU
-""".split()
+""".split()  # noqa: SIM905
 LANGUAGES = frozenset(_LANGUAGES)
-Language = models.TextChoices("Language", [(c, (c, c)) for c in _LANGUAGES])  # type: ignore[misc]
+Language = models.TextChoices("Language", [(c, (c, c)) for c in _LANGUAGES])  # type: ignore[call-overload]
 
 # The EEA, as the DSA database accepts it (GR, not EL).
 _EEA = "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO SE SI SK"
-Country = models.TextChoices("Country", [(c, (c, c)) for c in _EEA.split()])  # type: ignore[misc]
+Country = models.TextChoices("Country", [(c, (c, c)) for c in _EEA.split()])  # type: ignore[call-overload]
 
 
 class Source(models.TextChoices):

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from ledger.db import append_only_models
 from moderation import services
 from moderation.models import Platform
 from tests.factories import register_model
@@ -52,3 +54,48 @@ def make_client() -> Callable[[str], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def flushable_append_only_tables(transactional_db: None) -> Iterator[None]:
+    """Let a transactional test's teardown empty the append-only tables.
+
+    Django flushes a transactional test database with DELETE on SQLite, which the append-only
+    triggers refuse; PostgreSQL flushes with TRUNCATE, which row triggers do not see. The
+    triggers come back with the next migrate (ledger.db.install_append_only_triggers).
+    """
+    yield
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for model in append_only_models():
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{model._meta.db_table}_no_delete"')
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    """A page in Debian's headless Chromium driven by Playwright; skips where it is missing."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        try:
+            yield page
+        finally:
+            browser.close()

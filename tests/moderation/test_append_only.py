@@ -78,7 +78,10 @@ def test_a_published_policy_cannot_be_reworded_or_deleted(platform):
         clause="7.1",
     )
 
-    for statement in ("UPDATE moderation_policy SET clause = '7.2'", "DELETE FROM moderation_policy"):
+    for statement in (
+        "UPDATE moderation_policy SET clause = '7.2'",
+        "DELETE FROM moderation_policy",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             raw(statement)
 
@@ -94,7 +97,10 @@ def test_every_stored_field_reads_back_exactly_as_sent(platform, model_v1):
             "DECISION_VISIBILITY_CONTENT_DEMOTED",
         ],
         end_date_visibility_restriction="2026-12-31",
-        category_addition=["STATEMENT_CATEGORY_VIOLENCE", "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"],
+        category_addition=[
+            "STATEMENT_CATEGORY_VIOLENCE",
+            "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        ],
         content_id={"EAN-13": "4006381333931"},
         incompatible_content_illegal="Yes",
         decided_at="2026-11-02T08:30:00+01:00",

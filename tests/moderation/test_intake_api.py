@@ -87,7 +87,10 @@ def test_a_human_removal_under_a_versioned_policy_is_recorded(api, platform):
     [
         ({"decision_type": "DECISION_TYPE_FLAG", "decision_visibility": []}, "FLAG"),
         ({"decision_type": "DECISION_TYPE_NO_ACTION", "decision_visibility": []}, "NO_ACTION"),
-        ({"decision_visibility": ["DECISION_VISIBILITY_CONTENT_DEMOTED"]}, "VISIBILITY_RESTRICTION"),
+        (
+            {"decision_visibility": ["DECISION_VISIBILITY_CONTENT_DEMOTED"]},
+            "VISIBILITY_RESTRICTION",
+        ),
         ({"decision_visibility": ["DECISION_VISIBILITY_CONTENT_DISABLED"]}, "REMOVAL"),
         (
             {"decision_visibility": [], "decision_monetary": "DECISION_MONETARY_SUSPENSION"},
@@ -173,7 +176,9 @@ def test_a_model_version_is_registered_and_listed(api):
     )
 
     assert response.status_code == 201
-    assert ("nudity", "2.1") in {(m["name"], m["version"]) for m in api.get("/api/v1/models").json()}
+    assert ("nudity", "2.1") in {
+        (m["name"], m["version"]) for m in api.get("/api/v1/models").json()
+    }
 
 
 def test_registering_the_same_model_version_again_is_harmless_but_changing_it_is_refused(api):
