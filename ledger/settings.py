@@ -158,8 +158,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "moderation.api.exception_handler",
+    # The EU's limits for its API, per key here (per token there); counted in the default
+    # cache, so per process unless CACHES points at a shared store.
+    "DEFAULT_THROTTLE_RATES": {
+        "dsa_second": os.environ.get("LEDGER_DSA_RATE_PER_SECOND", "200/s"),
+        "dsa_minute": os.environ.get("LEDGER_DSA_RATE_PER_MINUTE", "12000/m"),
+    },
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -212,6 +217,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # Batches larger than this are refused with a 400 naming the limit.
 LEDGER_MAX_BATCH = env_int("LEDGER_MAX_BATCH", 1000)
+# The EU takes 1 to 100 statements per call; a ledger may allow more.
+LEDGER_DSA_MAX_BATCH = env_int("LEDGER_DSA_MAX_BATCH", 100)
 
 LOGGING = {
     "version": 1,

@@ -204,6 +204,7 @@ _ERROR_SCHEMA = {
 
 
 class NewestFirst(CursorPagination):
+    page_size = 100
     # The id follows insertion order; a cursor on it stays stable while decisions arrive.
     ordering = "-id"
     page_size_query_param = "page_size"

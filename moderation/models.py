@@ -214,7 +214,8 @@ class Decision(models.Model):
     # A pseudonym of the platform's own moderator id, for human decisions sent over the API.
     moderator_ref = models.CharField(max_length=64, blank=True)
 
-    # HMAC pseudonyms of the platform's account and content ids (moderation.pseudonyms).
+    # HMAC pseudonyms of the platform's account and content ids (moderation.pseudonyms). The
+    # native API requires one; a DSA statement (moderation.dsa) may name neither.
     subject_account = models.CharField(max_length=64, blank=True)
     subject_content = models.CharField(max_length=64, blank=True)
     content_type = models.JSONField(default=list)
@@ -246,10 +247,6 @@ class Decision(models.Model):
                 condition=~Q(decision_type__in=["DECISION_TYPE_REVERSAL", "DECISION_TYPE_EXPIRY"])
                 | Q(supersedes__isnull=False),
                 name="decision_change_points_at_original",
-            ),
-            models.CheckConstraint(
-                condition=~Q(subject_account="") | ~Q(subject_content=""),
-                name="decision_has_subject",
             ),
         ]
         indexes = [

@@ -43,18 +43,23 @@ _END_DATES = (
 
 
 def check_decision(
-    d: DecisionIn, *, now: dt.datetime, require_model_for_automation: bool
+    d: DecisionIn, *, now: dt.datetime, require_model_for_automation: bool, strict: bool = True
 ) -> dict[str, list[str]]:
-    """Return field errors (empty when valid) and normalise `d` in place."""
+    """Return field errors (empty when valid) and normalise `d` in place.
+
+    `strict=False` applies only the DSA Transparency Database's own rules, for statements sent
+    through its compatible API (moderation.dsa): no subject is required, and end dates are not
+    checked against their restriction or the application date, as the EU does not check them.
+    """
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if d.subject.account is None and d.subject.content is None:
+    if strict and d.subject.account is None and d.subject.content is None:
         add("subject", "Name the affected account, content, or both.")
 
-    _check_restrictions(d, add)
+    _check_restrictions(d, add, strict)
     _check_ground(d, add)
 
     if d.category_addition:
@@ -94,7 +99,7 @@ def check_decision(
     return errors
 
 
-def _check_restrictions(d: DecisionIn, add: AddError) -> None:
+def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
     has_restriction = bool(
         d.decision_visibility or d.decision_monetary or d.decision_provision or d.decision_account
     )
@@ -135,10 +140,12 @@ def _check_restrictions(d: DecisionIn, add: AddError) -> None:
         end = getattr(d, end_field)
         if end is None:
             continue
-        if not getattr(d, restriction_field):
-            add(end_field, f"Only allowed with {restriction_field}.")
-        elif end > MAX_DATE:
+        if end > MAX_DATE:
             add(end_field, f"Must not be after {MAX_DATE}.")
+        elif not strict:
+            continue
+        elif not getattr(d, restriction_field):
+            add(end_field, f"Only allowed with {restriction_field}.")
         elif end < d.application_date:
             add(end_field, "Must not be before application_date.")
 

@@ -276,18 +276,26 @@ def record_decisions(
     decisions: Sequence[DecisionIn],
     moderator: User | None = None,
     require_model_for_automation: bool = True,
+    dsa_compatible: bool = False,
 ) -> list[Recorded]:
     """Record a batch of decisions, all or nothing, idempotently on each decision's puid.
 
     A puid already recorded with the same content returns the existing decision; with other
     content the whole batch is refused (`PuidConflict`). Invalid decisions refuse the whole
     batch too (`DecisionsRejected`). Nothing is written unless everything is accepted.
+
+    `dsa_compatible` is for statements sent through the EU-compatible API: only the EU's
+    validation rules apply, and, as the EU does, any puid already recorded is refused
+    (`PuidConflict`, listing every such puid) even when the content is the same.
     """
     now = timezone.now()
     errors: dict[int, dict[str, list[str]]] = {}
     for index, item in enumerate(decisions):
         item_errors = check_decision(
-            item, now=now, require_model_for_automation=require_model_for_automation
+            item,
+            now=now,
+            require_model_for_automation=require_model_for_automation,
+            strict=not dsa_compatible,
         )
         if item_errors:
             errors[index] = item_errors
@@ -321,7 +329,7 @@ def record_decisions(
     conflicts = {
         index: Conflict(puid=item.puid, existing_id=existing[item.puid][0])
         for index, item in enumerate(decisions)
-        if item.puid in existing and existing[item.puid][1] != digests[index]
+        if item.puid in existing and (dsa_compatible or existing[item.puid][1] != digests[index])
     }
     if conflicts:
         raise PuidConflict(conflicts)

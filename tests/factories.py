@@ -87,3 +87,36 @@ def register_model(
         card_url=f"https://models.example.org/{name}/{version}",
     )
     return model_version
+
+
+def statement_payload(**overrides: Any) -> dict[str, Any]:
+    """A statement of reasons exactly as a platform sends it to the EU's database."""
+    n = next(_counter)
+    body: dict[str, Any] = {
+        "puid": f"sor-{n}",
+        "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        "decision_ground_reference_url": "https://vidshare.example/terms#4-2",
+        "incompatible_content_ground": "Terms of service, section 4.2",
+        "incompatible_content_explanation": "The video shows graphic violence.",
+        "incompatible_content_illegal": "No",
+        "category": "STATEMENT_CATEGORY_VIOLENCE",
+        "category_specification": ["KEYWORD_OTHER"],
+        "category_specification_other": "Graphic violence",
+        "content_type": ["CONTENT_TYPE_VIDEO"],
+        "content_language": "DE",
+        "content_date": "2026-10-30",
+        "territorial_scope": ["AT", "DE"],
+        "application_date": "2026-11-01",
+        "decision_facts": "A user reported the video; a moderator reviewed and removed it.",
+        "source_type": "SOURCE_ARTICLE_16",
+        "source_identity": "Notice 2026-4711",
+        "automated_detection": "No",
+        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+    }
+    for key, value in overrides.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body

@@ -1,0 +1,567 @@
+"""The EU DSA Transparency Database's statement of reasons: its validation, its JSON and CSV.
+
+Platforms already send every statement of reasons to the Commission; this module lets them point
+the same client at the ledger. Validation follows the EU's own rules and messages (Laravel's
+`StatementStoreRequest`, see ../shared/reference/dsa-statement-of-reasons.md): every field is
+checked and every error reported at once, as `{"field": ["The ... field is required."]}`;
+fields the EU excludes (`exclude_unless`) are dropped silently; unknown fields are ignored.
+
+Our optional extras: `model`, `model_version`, `score` (a registered model version) and
+`subject` (the platform's own id of the affected content or account, or
+`{"account": ..., "content": ...}`), pseudonymised on arrival like every subject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from moderation.models import Decision
+from moderation.schemas import ContentId, DecisionIn, Subject
+from moderation.vocabulary import (
+    AccountAction,
+    AccountType,
+    AutomatedDecision,
+    Category,
+    ContentType,
+    Country,
+    DecisionType,
+    Ground,
+    Keyword,
+    Language,
+    Monetary,
+    Provision,
+    Source,
+    Visibility,
+)
+
+EU_BATCH_LIMIT = 100
+T = TypeVar("T")
+
+# The EU's own keys. Ours (the silent visibility restrictions, community reports, legal orders)
+# are not accepted on this API, and are mapped to the EU's OTHER keys on export.
+EU_VISIBILITY = frozenset(
+    {
+        Visibility.CONTENT_REMOVED,
+        Visibility.CONTENT_DISABLED,
+        Visibility.CONTENT_DEMOTED,
+        Visibility.CONTENT_AGE_RESTRICTED,
+        Visibility.CONTENT_INTERACTION_RESTRICTED,
+        Visibility.CONTENT_LABELLED,
+        Visibility.OTHER,
+    }
+)
+EU_SOURCES = frozenset(
+    {Source.ARTICLE_16, Source.TRUSTED_FLAGGER, Source.OTHER_NOTIFICATION, Source.VOLUNTARY}
+)
+_VISIBILITY_BY_KEY = {v.value: v for v in EU_VISIBILITY}
+_SOURCE_BY_KEY = {s.value: s for s in EU_SOURCES}
+_CATEGORIES = {c.value: c for c in Category}
+_KEYWORDS = {k.value: k for k in Keyword}
+_CONTENT_TYPES = {c.value: c for c in ContentType}
+_COUNTRIES = {c.value: c for c in Country}
+_LANGUAGES = {c.value: c for c in Language}
+_MONETARY = {m.value: m for m in Monetary}
+_PROVISION = {p.value: p for p in Provision}
+_ACCOUNT = {a.value: a for a in AccountAction}
+_ACCOUNT_TYPES = {a.value: a for a in AccountType}
+_GROUNDS = {g.value: g for g in Ground}
+_AUTOMATED = {a.value: a for a in AutomatedDecision}
+
+PUID = re.compile(r"^[a-zA-Z0-9_-]+$")
+EAN13 = re.compile(r"^[0-9]{13}$")
+MAX_DATE = dt.date(2038, 1, 1)
+
+
+class StatementErrors(Exception):
+    """Statements that do not validate; `errors` maps an index to Laravel-style field errors."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__(f"{len(errors)} statement(s) invalid")
+        self.errors = errors
+
+
+def _name(field: str) -> str:
+    return field.replace("_", " ")
+
+
+class _Checker:
+    """Collects every error of one statement, in the EU's words."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def present(self, field: str) -> bool:
+        value = self.raw.get(field)
+        return value is not None and value != "" and value != []
+
+    def text(self, field: str, max_length: int, *, required: bool = False) -> str | None:
+        value = self.raw.get(field)
+        if value is None or value == "":
+            if required:
+                self.add(field, f"The {_name(field)} field is required.")
+            return None
+        if not isinstance(value, str):
+            self.add(field, f"The {_name(field)} field must be a string.")
+            return None
+        if len(value) > max_length:
+            self.add(
+                field,
+                f"The {_name(field)} field must not be greater than {max_length} characters.",
+            )
+            return None
+        return value
+
+    def choice(self, field: str, table: dict[str, T], *, required: bool = False) -> T | None:
+        value = self.raw.get(field)
+        if value is None or value == "":
+            if required:
+                self.add(field, f"The {_name(field)} field is required.")
+            return None
+        if not isinstance(value, str) or value not in table:
+            self.add(field, f"The selected {_name(field)} is invalid.")
+            return None
+        return table[value]
+
+    def choices(self, field: str, table: dict[str, T], *, required: bool = False) -> list[T]:
+        value = self.raw.get(field)
+        if value is None or value == []:
+            if required:
+                self.add(field, f"The {_name(field)} field is required.")
+            return []
+        if not isinstance(value, list):
+            self.add(field, f"The {_name(field)} field must be an array.")
+            return []
+        if not all(isinstance(v, str) and v in table for v in value):
+            self.add(field, f"The selected {_name(field)} is invalid.")
+            return []
+        return sorted({table[v] for v in value})  # type: ignore[type-var]
+
+    def date(self, field: str, low: dt.date | None, *, required: bool = False) -> dt.date | None:
+        value = self.raw.get(field)
+        if value is None or value == "":
+            if required:
+                self.add(field, f"The {_name(field)} field is required.")
+            return None
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            self.add(field, f"The {_name(field)} field must match the format Y-m-d.")
+            return None
+        if low is not None and parsed < low:
+            self.add(field, f"The {_name(field)} field must be a date after or equal to {low}.")
+            return None
+        if parsed > MAX_DATE:
+            self.add(
+                field, f"The {_name(field)} field must be a date before or equal to {MAX_DATE}."
+            )
+            return None
+        return parsed
+
+    def yes_no(self, field: str, *, required: bool = False) -> str | None:
+        return self.choice(field, {"Yes": "Yes", "No": "No"}, required=required)
+
+
+def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
+    """Validate one statement as the EU does; return the decision it records, or the errors."""
+    if not isinstance(raw, dict):
+        return None, {"statement": ["The statement must be an object."]}
+    c = _Checker(raw)
+
+    puid = c.text("puid", 500, required=True)
+    if puid is not None and not PUID.match(puid):
+        c.add("puid", "The puid field format is invalid.")
+
+    visibility = c.choices("decision_visibility", _VISIBILITY_BY_KEY)
+    monetary = c.choice("decision_monetary", _MONETARY)
+    provision = c.choice("decision_provision", _PROVISION)
+    account = c.choice("decision_account", _ACCOUNT)
+    restrictions = (
+        "decision_visibility",
+        "decision_monetary",
+        "decision_provision",
+        "decision_account",
+    )
+    if not any(c.present(f) for f in restrictions):
+        for field in restrictions:
+            others = " / ".join(_name(f) for f in restrictions if f != field)
+            c.add(field, f"The {_name(field)} field is required when none of {others} are present.")
+    visibility_other = _conditional_text(
+        c,
+        "decision_visibility_other",
+        Visibility.OTHER in visibility,
+        "The decision visibility other field is required when decision visibility is other.",
+    )
+    monetary_other = _conditional_text(
+        c,
+        "decision_monetary_other",
+        monetary == Monetary.OTHER,
+        "The decision monetary other field is required when decision monetary is other.",
+    )
+    end_visibility = c.date("end_date_visibility_restriction", None)
+    end_monetary = c.date("end_date_monetary_restriction", None)
+    end_service = c.date("end_date_service_restriction", None)
+    end_account = c.date("end_date_account_restriction", None)
+    account_type = c.choice("account_type", _ACCOUNT_TYPES)
+
+    ground = c.choice("decision_ground", _GROUNDS, required=True)
+    reference_url = c.text("decision_ground_reference_url", 500)
+    illegal = ground == Ground.ILLEGAL_CONTENT
+    incompatible = ground == Ground.INCOMPATIBLE_CONTENT
+    legal_ground = _conditional_text(
+        c,
+        "illegal_content_legal_ground",
+        illegal,
+        "The illegal content legal ground field is required when decision ground is illegal "
+        "content.",
+    )
+    illegal_explanation = _conditional_text(
+        c,
+        "illegal_content_explanation",
+        illegal,
+        "The illegal content explanation field is required when decision ground is illegal "
+        "content.",
+        max_length=2000,
+    )
+    incompatible_ground = _conditional_text(
+        c,
+        "incompatible_content_ground",
+        incompatible,
+        "The incompatible content ground field is required when decision ground is "
+        "incompatible content.",
+    )
+    incompatible_explanation = _conditional_text(
+        c,
+        "incompatible_content_explanation",
+        incompatible,
+        "The incompatible content explanation field is required when decision ground is "
+        "incompatible content.",
+        max_length=2000,
+    )
+    incompatible_illegal = c.yes_no("incompatible_content_illegal") if incompatible else None
+
+    category = c.choice("category", _CATEGORIES, required=True)
+    category_addition = c.choices("category_addition", _CATEGORIES)
+    keywords = c.choices("category_specification", _KEYWORDS)
+    keywords_other = c.text("category_specification_other", 500)
+
+    content_type = c.choices("content_type", _CONTENT_TYPES, required=True)
+    content_type_other = _conditional_text(
+        c,
+        "content_type_other",
+        ContentType.OTHER in content_type,
+        "The content type other field is required when content is other.",
+    )
+    language = c.choice("content_language", _LANGUAGES)
+    content_date = c.date("content_date", dt.date(2000, 1, 1), required=True)
+    content_id = _content_id(c)
+    scope = c.choices("territorial_scope", _COUNTRIES)
+    application_date = c.date("application_date", dt.date(2020, 1, 1), required=True)
+    facts = c.text("decision_facts", 5000, required=True)
+    source = c.choice("source_type", _SOURCE_BY_KEY, required=True)
+    source_identity = c.text("source_identity", 500) if source != Source.VOLUNTARY else None
+    detection = c.yes_no("automated_detection", required=True)
+    automated = c.choice("automated_decision", _AUTOMATED, required=True)
+
+    model = c.text("model", 100)
+    model_version = c.text("model_version", 64)
+    score = _score(c)
+    subject = _subject(c)
+
+    if c.errors:
+        return None, c.errors
+    assert puid is not None and ground is not None and category is not None
+    assert content_date is not None and application_date is not None and facts is not None
+    assert source is not None and detection is not None and automated is not None
+    return (
+        DecisionIn(
+            puid=puid,
+            subject=subject,
+            decision_type=DecisionType.RESTRICTION,
+            decision_visibility=visibility,
+            decision_visibility_other=visibility_other,
+            end_date_visibility_restriction=end_visibility,
+            decision_monetary=monetary,
+            decision_monetary_other=monetary_other,
+            end_date_monetary_restriction=end_monetary,
+            decision_provision=provision,
+            end_date_service_restriction=end_service,
+            decision_account=account,
+            end_date_account_restriction=end_account,
+            account_type=account_type,
+            decision_ground=ground,
+            decision_ground_reference_url=reference_url,
+            illegal_content_legal_ground=legal_ground,
+            illegal_content_explanation=illegal_explanation,
+            incompatible_content_ground=incompatible_ground,
+            incompatible_content_explanation=incompatible_explanation,
+            incompatible_content_illegal=incompatible_illegal,  # type: ignore[arg-type]
+            category=category,
+            category_addition=category_addition,
+            category_specification=keywords,
+            category_specification_other=keywords_other,
+            source_type=source,
+            source_identity=source_identity,
+            automated_detection=detection,  # type: ignore[arg-type]
+            automated_decision=automated,
+            model=model,
+            model_version=model_version,
+            score=score,
+            decision_facts=facts,
+            content_type=content_type,
+            content_type_other=content_type_other,
+            content_language=language,
+            content_id=content_id,
+            territorial_scope=scope,
+            content_date=content_date,
+            application_date=application_date,
+        ),
+        {},
+    )
+
+
+def _conditional_text(
+    c: _Checker, field: str, applies: bool, required_message: str, *, max_length: int = 500
+) -> str | None:
+    """`required_if` + `exclude_unless`: required when it applies, silently dropped otherwise."""
+    if not applies:
+        return None
+    if not c.present(field):
+        c.add(field, required_message)
+        return None
+    return c.text(field, max_length)
+
+
+def _content_id(c: _Checker) -> ContentId | None:
+    value = c.raw.get("content_id")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"EAN-13"}:
+        c.add("content_id", 'The content id field must be an object with the key "EAN-13".')
+        return None
+    ean = value["EAN-13"]
+    if not isinstance(ean, str) or not EAN13.match(ean):
+        c.add("content_id.EAN-13", "The content id.EAN-13 field format is invalid.")
+        return None
+    return ContentId(ean_13=ean)
+
+
+def _score(c: _Checker) -> float | None:
+    value = c.raw.get("score")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        c.add("score", "The score field must be a number between 0 and 1.")
+        return None
+    if c.raw.get("model") is None or c.raw.get("model_version") is None:
+        c.add("score", "The score field requires model and model version.")
+    return float(value)
+
+
+def _subject(c: _Checker) -> Subject:
+    value = c.raw.get("subject")
+    if value is None:
+        return Subject()
+    if isinstance(value, str) and 0 < len(value) <= 500:
+        # A bare id names the account when the statement restricts only the account or the
+        # service, and the content otherwise.
+        about_account = not c.present("decision_visibility") and (
+            c.present("decision_account") or c.present("decision_provision")
+        )
+        return Subject(account=value) if about_account else Subject(content=value)
+    try:
+        return msgspec.convert(value, Subject)
+    except msgspec.ValidationError:
+        c.add(
+            "subject",
+            'The subject field must be an id, or an object with "account" and/or "content" ids.',
+        )
+        return Subject()
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+class NotAStatement(Exception):
+    """Flags, no-action decisions, reversals and expiries have no DSA statement of reasons."""
+
+
+_OUR_VISIBILITY_LABELS = {
+    Visibility.SEARCH_EXCLUDED.value: "Excluded from search",
+    Visibility.RECOMMENDATIONS_EXCLUDED.value: "Excluded from recommendations",
+    Visibility.HIDDEN_FROM_NON_FOLLOWERS.value: "Hidden from non-followers",
+}
+_OUR_SOURCE_LABELS = {
+    Source.COMMUNITY_REPORT.value: "Community report",
+    Source.LEGAL_ORDER.value: "Legal order",
+}
+
+
+def statement_of(decision: Decision) -> dict[str, Any]:
+    """The decision as the EU's statement of reasons; our own keys mapped to the EU's OTHERs."""
+    if decision.decision_type != DecisionType.RESTRICTION:
+        raise NotAStatement(
+            f"A {decision.decision_type} carries no restriction, so it has no statement of reasons."
+        )
+    visibility = list(decision.decision_visibility)
+    visibility_other = decision.decision_visibility_other
+    ours = [_OUR_VISIBILITY_LABELS[v] for v in visibility if v in _OUR_VISIBILITY_LABELS]
+    if ours:
+        visibility = [v for v in visibility if v not in _OUR_VISIBILITY_LABELS]
+        if Visibility.OTHER.value not in visibility:
+            visibility.append(Visibility.OTHER.value)
+        visibility_other = "; ".join([*ours, *([visibility_other] if visibility_other else [])])
+        visibility.sort()
+    source = decision.source_type
+    source_identity = decision.source_identity
+    if source in _OUR_SOURCE_LABELS:
+        label = _OUR_SOURCE_LABELS[source]
+        source = Source.OTHER_NOTIFICATION.value
+        source_identity = f"{label}: {source_identity}" if source_identity else label
+
+    def date(value: dt.date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    statement: dict[str, Any] = {
+        "uuid": str(decision.public_id),
+        "puid": decision.puid,
+        "decision_visibility": visibility or None,
+        "decision_visibility_other": visibility_other or None,
+        "end_date_visibility_restriction": date(decision.end_date_visibility_restriction),
+        "decision_monetary": decision.decision_monetary or None,
+        "decision_monetary_other": decision.decision_monetary_other or None,
+        "end_date_monetary_restriction": date(decision.end_date_monetary_restriction),
+        "decision_provision": decision.decision_provision or None,
+        "end_date_service_restriction": date(decision.end_date_service_restriction),
+        "decision_account": decision.decision_account or None,
+        "end_date_account_restriction": date(decision.end_date_account_restriction),
+        "account_type": decision.account_type or None,
+        "decision_ground": decision.decision_ground,
+        "decision_ground_reference_url": decision.decision_ground_reference_url or None,
+        "illegal_content_legal_ground": decision.illegal_content_legal_ground or None,
+        "illegal_content_explanation": decision.illegal_content_explanation or None,
+        "incompatible_content_ground": decision.incompatible_content_ground or None,
+        "incompatible_content_explanation": decision.incompatible_content_explanation or None,
+        "incompatible_content_illegal": (
+            None
+            if decision.incompatible_content_illegal is None
+            else ("Yes" if decision.incompatible_content_illegal else "No")
+        ),
+        "category": decision.category,
+        "category_addition": list(decision.category_addition),
+        "category_specification": list(decision.category_specification),
+        "category_specification_other": decision.category_specification_other or None,
+        "content_type": list(decision.content_type),
+        "content_type_other": decision.content_type_other or None,
+        "content_language": decision.content_language or None,
+        "content_date": date(decision.content_date),
+        "content_id": {"EAN-13": decision.content_id_ean} if decision.content_id_ean else None,
+        "territorial_scope": list(decision.territorial_scope),
+        "application_date": date(decision.application_date),
+        "decision_facts": decision.decision_facts,
+        "source_type": source,
+        "source_identity": source_identity or None,
+        "automated_detection": "Yes" if decision.automated_detection else "No",
+        "automated_decision": decision.automated_decision,
+        "created_at": decision.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    return statement
+
+
+def submission_of(decision: Decision) -> dict[str, Any]:
+    """The body the EU's API takes for this decision: the statement without server fields."""
+    statement = statement_of(decision)
+    for server_field in ("uuid", "created_at"):
+        del statement[server_field]
+    return {k: v for k, v in statement.items() if v is not None and v != []}
+
+
+# The columns of the EU's daily dump ("sor-YYYY-MM-DD-full.csv"), in its order.
+CSV_COLUMNS = (
+    "uuid",
+    "decision_visibility",
+    "decision_visibility_other",
+    "end_date_visibility_restriction",
+    "decision_monetary",
+    "decision_monetary_other",
+    "end_date_monetary_restriction",
+    "decision_provision",
+    "end_date_service_restriction",
+    "decision_account",
+    "end_date_account_restriction",
+    "account_type",
+    "decision_ground",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "incompatible_content_illegal",
+    "category",
+    "category_addition",
+    "category_specification",
+    "category_specification_other",
+    "content_type",
+    "content_type_other",
+    "content_language",
+    "content_date",
+    "content_id_ean",
+    "territorial_scope",
+    "application_date",
+    "decision_facts",
+    "source_type",
+    "source_identity",
+    "automated_detection",
+    "automated_decision",
+    "platform_name",
+    "platform_uid",
+    "created_at",
+)
+_DATE_COLUMNS = frozenset(
+    {
+        "end_date_visibility_restriction",
+        "end_date_monetary_restriction",
+        "end_date_service_restriction",
+        "end_date_account_restriction",
+        "content_date",
+        "application_date",
+    }
+)
+_ARRAY_COLUMNS = frozenset(
+    {
+        "decision_visibility",
+        "category_addition",
+        "category_specification",
+        "content_type",
+        "territorial_scope",
+    }
+)
+
+
+def csv_row(decision: Decision) -> list[str]:
+    """One row of the EU's daily dump: arrays as JSON, dates as the EU's timestamps, one line."""
+    statement = statement_of(decision)
+    statement["content_id_ean"] = decision.content_id_ean
+    statement["platform_name"] = decision.platform.name
+    statement["platform_uid"] = decision.puid
+    row = []
+    for column in CSV_COLUMNS:
+        value = statement.get(column)
+        if value is None:
+            row.append("")
+        elif column in _ARRAY_COLUMNS:
+            row.append(msgspec.json.encode(value).decode())
+        elif column in _DATE_COLUMNS:
+            row.append(f"{value} 00:00:00")
+        else:
+            row.append(re.sub(r"[\r\n]+", " ", str(value)).strip())
+    return row

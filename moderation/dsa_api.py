@@ -1,0 +1,266 @@
+"""The EU DSA Transparency Database's API, on the ledger: same paths, bodies, codes and errors.
+
+A platform's existing EU client works unchanged against these endpoints (only the base URL and
+the token differ). Each statement is recorded as a decision through the same service as the
+native API (`services.record_decisions` with `dsa_compatible=True`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from moderation import dsa, selectors, services
+from moderation.api import exception_handler, notice_url
+from moderation.auth import PlatformClient, client_platform
+from moderation.models import Decision, Platform
+
+THROTTLED_BODY = "Limit Reached. Please do not overload the API"
+
+
+class _PerKeyThrottle(SimpleRateThrottle):
+    """The EU's limits are per user (token); ours are per API key."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        user = request.user
+        if not isinstance(user, PlatformClient):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": user.api_key.pk}
+
+
+class PerSecondThrottle(_PerKeyThrottle):
+    scope = "dsa_second"
+
+
+class PerMinuteThrottle(_PerKeyThrottle):
+    scope = "dsa_minute"
+
+
+def laravel_errors(errors: dict[str, list[str]]) -> dict[str, Any]:
+    """`{"message": "<first> (and N more errors)", "errors": {...}}`, as Laravel answers 422."""
+    messages = [m for field in errors.values() for m in field]
+    first = messages[0] if messages else "The given data was invalid."
+    more = len(messages) - 1
+    suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more > 0 else ""
+    return {"message": first + suffix, "errors": errors}
+
+
+class DsaView(APIView):
+    throttle_classes = [PerSecondThrottle, PerMinuteThrottle]
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, NotAuthenticated | AuthenticationFailed):
+            response = Response({"message": "Unauthenticated."}, status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        if isinstance(exc, Throttled):
+            text = HttpResponse(THROTTLED_BODY, status=429, content_type="text/plain")
+            wait = getattr(exc, "wait", None)
+            if wait is not None:
+                text["Retry-After"] = str(max(1, round(wait)))
+            return text
+        return super().handle_exception(exc)
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def statement(self, decision: Decision) -> dict[str, Any]:
+        data = dsa.statement_of(decision)
+        self_url = self.request.build_absolute_uri(
+            reverse("dsa-statement", args=[decision.public_id])
+        )
+        data.update(
+            {
+                "platform_name": decision.platform.name,
+                "permalink": self_url,
+                "self": self_url,
+                "notice_url": notice_url(self.request, decision.notice_token),
+            }
+        )
+        return data
+
+
+def _decode(request: Request) -> Any:
+    try:
+        return msgspec.json.decode(request.body)
+    except msgspec.DecodeError as exc:
+        raise InvalidJson(str(exc)) from exc
+
+
+class InvalidJson(Exception):
+    pass
+
+
+def _invalid_json(exc: InvalidJson) -> Response:
+    return Response(
+        {"message": f"Malformed JSON: {exc}", "errors": {"body": ["Malformed JSON."]}},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _record(platform: Platform, items: list[Any]) -> list[services.Recorded]:
+    return services.record_decisions(
+        platform=platform, decisions=items, require_model_for_automation=False, dsa_compatible=True
+    )
+
+
+_UNIQUE_SINGLE = "The identifier given is not unique within this platform."
+_UNIQUE_BATCH = "The platform identifier(s) are not all unique within this call."
+
+
+class StatementCreateApi(DsaView):
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={201: OpenApiResponse(description="The stored statement"), 422: None},
+        summary="Record one DSA statement of reasons (EU-compatible)",
+        tags=["dsa"],
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            raw = _decode(request)
+        except InvalidJson as exc:
+            return _invalid_json(exc)
+        decision, errors = dsa.check_statement(raw)
+        if decision is None:
+            return Response(laravel_errors(errors), status=422)
+        platform = client_platform(request)
+        try:
+            recorded = _record(platform, [decision])[0]
+        except services.DecisionsRejected as exc:
+            return Response(laravel_errors(exc.errors[0]), status=422)
+        except services.PuidConflict:
+            return Response(
+                {
+                    "message": _UNIQUE_SINGLE,
+                    "errors": {"puid": [_UNIQUE_SINGLE]},
+                    "existing": {"puid": decision.puid},
+                },
+                status=422,
+            )
+        stored = selectors.get_decision_for_platform(platform, recorded.public_id)
+        return Response(self.statement(stored), status=status.HTTP_201_CREATED)
+
+
+class StatementBatchApi(DsaView):
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={201: OpenApiResponse(description="The stored statements"), 422: None},
+        summary="Record 1 to 100 DSA statements, all or nothing (EU-compatible)",
+        tags=["dsa"],
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            raw = _decode(request)
+        except InvalidJson as exc:
+            return _invalid_json(exc)
+        limit = settings.LEDGER_DSA_MAX_BATCH
+        statements = raw.get("statements") if isinstance(raw, dict) else None
+        if not isinstance(statements, list) or not 1 <= len(statements) <= limit:
+            message = (
+                "The statements field is required."
+                if statements is None
+                else f"The statements field must be an array with between 1 and {limit} items."
+            )
+            return Response({"message": message, "errors": {"statements": [message]}}, status=422)
+
+        decisions = []
+        errors: dict[str, Any] = {}
+        for index, item in enumerate(statements):
+            decision, item_errors = dsa.check_statement(item)
+            if decision is None:
+                errors[f"statement_{index}"] = item_errors
+            else:
+                decisions.append(decision)
+        if errors:
+            return Response(
+                {"message": "The statements are invalid; none was recorded.", "errors": errors},
+                status=422,
+            )
+        puids = [d.puid for d in decisions]
+        repeated = sorted({p for p in puids if puids.count(p) > 1})
+        if repeated:
+            return self._not_unique(repeated)
+        platform = client_platform(request)
+        try:
+            recorded = _record(platform, decisions)
+        except services.DecisionsRejected as exc:
+            return Response(
+                {
+                    "message": "The statements are invalid; none was recorded.",
+                    "errors": {f"statement_{i}": e for i, e in sorted(exc.errors.items())},
+                },
+                status=422,
+            )
+        except services.PuidConflict as exc:
+            return self._not_unique(sorted({c.puid for c in exc.conflicts.values()}))
+        stored = {
+            d.public_id: d
+            for d in selectors.decisions_for_platform(platform).filter(
+                public_id__in=[r.public_id for r in recorded]
+            )
+        }
+        return Response(
+            {"statements": [self.statement(stored[r.public_id]) for r in recorded]},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _not_unique(self, puids: list[str]) -> Response:
+        return Response(
+            {
+                "message": _UNIQUE_BATCH,
+                "errors": {"puid": [_UNIQUE_BATCH], "existing_puids": puids},
+            },
+            status=422,
+        )
+
+
+class StatementDetailApi(DsaView):
+    @extend_schema(responses={200: OpenApiResponse(description="The statement")}, tags=["dsa"])
+    def get(self, request: Request, public_id: str) -> Response:
+        decision = selectors.get_decision_for_platform(client_platform(request), public_id)
+        try:
+            return Response(self.statement(decision))
+        except dsa.NotAStatement:
+            return Response({"message": "statement of reason not found"}, status=404)
+
+
+class ExistingPuidApi(DsaView):
+    @extend_schema(
+        responses={
+            302: OpenApiResponse(description="statement of reason found"),
+            404: OpenApiResponse(description="statement of reason not found"),
+        },
+        tags=["dsa"],
+    )
+    def get(self, request: Request, puid: str) -> Response:
+        found = Decision.objects.filter(platform=client_platform(request), puid=puid).exists()
+        if found:
+            return Response({"message": "statement of reason found", "puid": puid}, status=302)
+        return Response({"message": "statement of reason not found", "puid": puid}, status=404)
+
+
+class DecisionDsaExportApi(APIView):
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(description="The decision as a DSA statement of reasons"),
+            409: OpenApiResponse(description="This kind of decision has no statement"),
+        },
+        summary="Export a decision as a DSA statement of reasons",
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        decision = selectors.get_decision_for_platform(client_platform(request), public_id)
+        try:
+            return Response(dsa.statement_of(decision))
+        except dsa.NotAStatement as exc:
+            return Response({"detail": str(exc), "errors": {}}, status=409)
