@@ -215,10 +215,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "forward-dsa-statements": {
+        "task": "moderation.tasks.forward_dsa_statements",
+        "schedule": env_int("LEDGER_EU_FORWARD_EVERY_SECONDS", 10),
+    },
+}
 
 # Batches larger than this are refused with a 400 naming the limit.
 LEDGER_MAX_BATCH = env_int("LEDGER_MAX_BATCH", 1000)
+# Where forwarded statements go, unless a platform names another (e.g. the EU's sandbox).
+LEDGER_EU_API_URL = os.environ.get(
+    "LEDGER_EU_API_URL", "https://transparency.dsa.ec.europa.eu/api/v1"
+)
 # The EU takes 1 to 100 statements per call; a ledger may allow more.
 LEDGER_DSA_MAX_BATCH = env_int("LEDGER_DSA_MAX_BATCH", 100)
 

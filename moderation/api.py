@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from moderation import selectors, services
+from moderation import forwarding, selectors, services
 from moderation.auth import client_platform
 from moderation.models import Decision, ModelVersion, Policy
 from moderation.schemas import (
@@ -432,3 +432,29 @@ def _conflict(exc: services.PuidConflict, is_batch: bool) -> Response:
 
 def _error(code: int, detail: str, errors: Any) -> Response:
     return Response({"detail": detail, "errors": errors}, status=code)
+
+
+# --- forwarding to the EU -----------------------------------------------------------------
+
+
+class EuForwardingIn(StrictSerializer):
+    api_token = serializers.CharField(max_length=500, write_only=True)
+    endpoint = serializers.URLField(max_length=500, required=False, default="")
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class EuForwardingApi(APIView):
+    """A platform gives its EU DSA Transparency Database token; the ledger then forwards every
+    statement it records for that platform (the token is stored encrypted, never returned)."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="Forwarding status")})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.eu_forwarding_status(client_platform(request)))
+
+    @extend_schema(request=EuForwardingIn, responses={200: OpenApiResponse(description="Status")})
+    def put(self, request: Request) -> Response:
+        data = EuForwardingIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        platform = client_platform(request)
+        forwarding.configure_eu_forwarding(platform=platform, **data.validated_data)
+        return Response(selectors.eu_forwarding_status(platform))

@@ -275,3 +275,73 @@ class Decision(models.Model):
             if d is not None
         ]
         return max(ends) if ends else None
+
+
+class EuForwarding(models.Model):
+    """A platform's link to the EU DSA Transparency Database: its token and where to send.
+
+    The token is stored encrypted (moderation.secrets) and never shown again.
+    """
+
+    platform = models.OneToOneField(
+        Platform, on_delete=models.PROTECT, related_name="eu_forwarding"
+    )
+    encrypted_token = models.TextField()
+    # Empty: settings.LEDGER_EU_API_URL (the EU's production API).
+    endpoint = models.URLField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    # Why forwarding stopped by itself (e.g. the EU refused the token); cleared on re-enable.
+    paused_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "EU forwarding"
+
+    def __str__(self) -> str:
+        return f"EU forwarding for {self.platform.slug}"
+
+
+class DsaSubmission(models.Model):
+    """The outbox of statements to forward to the EU: one row per decision, written in the
+    same transaction as the decision, so a statement is never lost when the worker or the EU is
+    down, and never submitted twice (the row is the only thing that sends it)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUBMITTED = "submitted", "Submitted"
+        # The EU rejected the statement itself (a 422 naming it): retrying cannot help.
+        REJECTED = "rejected", "Rejected by the EU"
+
+    decision = models.OneToOneField(
+        Decision,
+        to_field="public_id",
+        db_column="decision_public_id",
+        on_delete=models.PROTECT,
+        related_name="dsa_submission",
+    )
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # True after an attempt whose outcome is unknown (timeout, dropped connection, 5xx): the
+    # EU may hold the statement, so the next attempt asks it first instead of resending.
+    outcome_unknown = models.BooleanField(default=False)
+    eu_uuid = models.UUIDField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The forwarder's query: a platform's due pending rows, oldest first.
+            models.Index(
+                fields=["platform", "next_attempt_at"],
+                condition=Q(state="pending"),
+                name="dsa_submission_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_id} {self.state}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from moderation.models import Decision, Platform
+from moderation.models import Decision, DsaSubmission, EuForwarding, Platform
 
 DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes")
 
@@ -43,3 +45,23 @@ def decision_chain(decision: Decision) -> QuerySet[Decision]:
         .select_related("model_version__model", "policy")
         .order_by("decided_at", "id")
     )
+
+
+def eu_forwarding_status(platform: Platform) -> dict[str, Any]:
+    """What a platform may see of its EU forwarding: never the token."""
+    forwarding = EuForwarding.objects.filter(platform=platform).first()
+    if forwarding is None:
+        return {"configured": False}
+    counts = dict(
+        DsaSubmission.objects.filter(platform=platform)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    return {
+        "configured": True,
+        "enabled": forwarding.enabled,
+        "endpoint": forwarding.endpoint or settings.LEDGER_EU_API_URL,
+        "paused_reason": forwarding.paused_reason or None,
+        "statements": {state: counts.get(state, 0) for state in DsaSubmission.State.values},
+    }

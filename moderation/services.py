@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.db import insert_rows
+from moderation.forwarding import enqueue_statements
 from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
 from moderation.pseudonyms import pseudonym
 from moderation.rules import check_decision, summarize_action
 from moderation.schemas import DecisionIn
-from moderation.vocabulary import Category, Ground, SubjectKind
+from moderation.vocabulary import Category, DecisionType, Ground, SubjectKind
 
 API_KEY_PREFIX = "mlk"
 
@@ -352,6 +353,17 @@ def record_decisions(
         rows.append(_row(platform, item, digests[index], recorded, refs, moderator_id, now))
     if rows:
         insert_rows(Decision, DECISION_COLUMNS, rows)
+        enqueue_statements(
+            platform=platform,
+            public_ids=[
+                new[item.puid].public_id
+                for item in decisions
+                if item.decision_type == DecisionType.RESTRICTION
+                and item.puid in new
+                and new[item.puid].created
+            ],
+            now=now,
+        )
     return results
 
 
