@@ -216,6 +216,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "seal-checkpoint": {
+        "task": "ledger.tasks.seal_checkpoint",
+        "schedule": env_int("LEDGER_SEAL_EVERY_SECONDS", 5),
+    },
     "forward-dsa-statements": {
         "task": "moderation.tasks.forward_dsa_statements",
         "schedule": env_int("LEDGER_EU_FORWARD_EVERY_SECONDS", 10),
@@ -224,6 +228,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 # Batches larger than this are refused with a 400 naming the limit.
 LEDGER_MAX_BATCH = env_int("LEDGER_MAX_BATCH", 1000)
+# The transparency log: its origin (the checkpoint's first line, C2SP tlog-checkpoint) and its
+# Ed25519 signing key as a note "skey" (PRIVATE+KEY+name+id+key). Without a key, development
+# generates one into LEDGER_LOG_KEY_FILE (under var/, out of git); with DEBUG off it is required.
+LEDGER_LOG_ORIGIN = os.environ.get("LEDGER_LOG_ORIGIN", "localhost/moderation-ledger")
+LEDGER_LOG_SIGNING_KEY = os.environ.get("LEDGER_LOG_SIGNING_KEY", "")
+LEDGER_LOG_KEY_FILE = os.environ.get("LEDGER_LOG_KEY_FILE", str(VAR_DIR / "log-signing.key"))
+if not DEBUG and not LEDGER_LOG_SIGNING_KEY:
+    raise ImproperlyConfigured("LEDGER_LOG_SIGNING_KEY must be set when DEBUG is off")
+
 # Where forwarded statements go, unless a platform names another (e.g. the EU's sandbox).
 LEDGER_EU_API_URL = os.environ.get(
     "LEDGER_EU_API_URL", "https://transparency.dsa.ec.europa.eu/api/v1"

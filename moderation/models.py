@@ -73,6 +73,7 @@ class Policy(models.Model):
 
     append_only = True
 
+    log_index = models.BigIntegerField(unique=True)
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="policies")
     key = models.SlugField(max_length=100)
     version = models.PositiveIntegerField()
@@ -119,6 +120,7 @@ class DetectionModel(models.Model):
 class ModelVersion(models.Model):
     append_only = True
 
+    log_index = models.BigIntegerField(unique=True)
     model = models.ForeignKey(DetectionModel, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=64)
     released_at = models.DateField()
@@ -157,6 +159,9 @@ class Decision(models.Model):
     submission_digest = models.CharField(max_length=64)
     # The unguessable part of the creator's notice link.
     notice_token = models.CharField(max_length=64, unique=True)
+    # The index of the decision's entry in the transparency log (ledger.models.LogEntry),
+    # appended in the same transaction.
+    log_index = models.BigIntegerField(unique=True)
 
     decision_type = models.CharField(max_length=40, choices=DecisionType.choices)
     action = models.CharField(max_length=40, choices=Action.choices)

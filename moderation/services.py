@@ -16,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.db import insert_rows
+from ledger.log import append_entries, canonical_json
+from ledger.models import EntryType
 from moderation.forwarding import enqueue_statements
 from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
 from moderation.pseudonyms import pseudonym
@@ -32,6 +34,7 @@ DECISION_COLUMNS = (
     "puid",
     "submission_digest",
     "notice_token",
+    "log_index",
     "decision_type",
     "action",
     "supersedes_id",
@@ -84,6 +87,7 @@ DECISION_COLUMNS = (
 )
 
 _encode = msgspec.json.Encoder(order="sorted").encode
+_LOG_INDEX_COLUMN = DECISION_COLUMNS.index("log_index")
 
 
 class DecisionsRejected(Exception):
@@ -129,9 +133,9 @@ class Recorded:
 class _References:
     model_versions: dict[tuple[str, str], tuple[int, float]]
     policies: dict[tuple[str, int], int]
-    latest_policy: dict[str, int]
+    latest_policy: dict[str, tuple[int, int]]
     by_public_id: dict[uuid.UUID, int]
-    by_puid: dict[str, int]
+    by_puid: dict[str, tuple[int, uuid.UUID]]
 
 
 # --- platforms and keys -----------------------------------------------------------------
@@ -215,8 +219,23 @@ def register_policy(
                 "register a new version instead.",
                 same.pk,
             )
+    now = timezone.now()
+    payload = {
+        "type": EntryType.POLICY.value,
+        "platform": platform.slug,
+        "key": key,
+        "version": version,
+        "registered_at": now.isoformat(),
+        **fields,
+    }
+    (appended,) = append_entries([(EntryType.POLICY, canonical_json(payload))])
     policy = Policy.objects.create(
-        platform=platform, key=key, version=version, created_at=timezone.now(), **fields
+        platform=platform,
+        key=key,
+        version=version,
+        created_at=now,
+        log_index=appended.index,
+        **fields,
     )
     return policy, True
 
@@ -241,13 +260,26 @@ def register_model_version(
             "a released version is never changed, register a new version instead.",
             same.pk,
         )
+    now = timezone.now()
+    payload = {
+        "type": EntryType.MODEL_VERSION.value,
+        "platform": platform.slug,
+        "model": name,
+        "version": version,
+        "released_at": released_at.isoformat(),
+        "threshold": threshold,
+        "card_url": card_url,
+        "registered_at": now.isoformat(),
+    }
+    (appended,) = append_entries([(EntryType.MODEL_VERSION, canonical_json(payload))])
     created = ModelVersion.objects.create(
         model=model,
         version=version,
         released_at=released_at,
         threshold=threshold,
         card_url=card_url,
-        created_at=timezone.now(),
+        created_at=now,
+        log_index=appended.index,
     )
     return created, True
 
@@ -336,7 +368,8 @@ def record_decisions(
         raise PuidConflict(conflicts)
 
     results: list[Recorded] = []
-    rows: list[tuple[Any, ...]] = []
+    rows: list[list[Any]] = []
+    payloads: list[bytes] = []
     new: dict[str, Recorded] = {}
     moderator_id = moderator.pk if moderator is not None else None
     for index, item in enumerate(decisions):
@@ -350,17 +383,22 @@ def record_decisions(
         recorded = Recorded(uuid.uuid4(), item.puid, secrets.token_urlsafe(24), created=True)
         new[item.puid] = recorded
         results.append(recorded)
-        rows.append(_row(platform, item, digests[index], recorded, refs, moderator_id, now))
+        row, payload = _row(platform, item, digests[index], recorded, refs, moderator_id, now)
+        rows.append(row)
+        payloads.append(payload)
     if rows:
+        # The log entries and the decisions commit together: a decision without its entry, or
+        # an entry without its decision, cannot exist.
+        appended = append_entries([(EntryType.DECISION, p) for p in payloads])
+        for row, entry in zip(rows, appended, strict=True):
+            row[_LOG_INDEX_COLUMN] = entry.index
         insert_rows(Decision, DECISION_COLUMNS, rows)
         enqueue_statements(
             platform=platform,
             public_ids=[
                 new[item.puid].public_id
                 for item in decisions
-                if item.decision_type == DecisionType.RESTRICTION
-                and item.puid in new
-                and new[item.puid].created
+                if item.decision_type == DecisionType.RESTRICTION and new.get(item.puid)
             ],
             now=now,
         )
@@ -397,7 +435,7 @@ def _resolve_references(
             .values_list("pk", "key", "version")
         ):
             refs.policies[(key, version)] = pk
-            refs.latest_policy[key] = pk  # ascending order: the last one seen is the latest
+            refs.latest_policy[key] = (pk, version)  # ascending: the last one is the latest
     if public_ids:
         refs.by_public_id = dict(
             Decision.objects.filter(platform=platform, public_id__in=public_ids).values_list(
@@ -405,9 +443,12 @@ def _resolve_references(
             )
         )
     if puids:
-        refs.by_puid = dict(
-            Decision.objects.filter(platform=platform, puid__in=puids).values_list("puid", "pk")
-        )
+        refs.by_puid = {
+            puid: (pk, public_id)
+            for puid, pk, public_id in Decision.objects.filter(
+                platform=platform, puid__in=puids
+            ).values_list("puid", "pk", "public_id")
+        }
 
     for index, d in enumerate(decisions):
         if d.model is not None and (d.model, d.model_version) not in refs.model_versions:
@@ -452,33 +493,51 @@ def _row(
     refs: _References,
     moderator_id: Any,
     now: dt.datetime,
-) -> tuple[Any, ...]:
+) -> tuple[list[Any], bytes]:
+    """The decision's table row (log_index still unset) and its public log payload."""
     model_version_id = threshold = None
     if d.model is not None and d.model_version is not None:
         model_version_id, default_threshold = refs.model_versions[(d.model, d.model_version)]
         threshold = d.threshold if d.threshold is not None else default_threshold
-    policy_id = None
+    policy_id = policy_version = None
     if d.policy is not None:
-        policy_id = (
-            refs.policies[(d.policy, d.policy_version)]
-            if d.policy_version is not None
-            else refs.latest_policy[d.policy]
-        )
-    supersedes_id = None
+        if d.policy_version is not None:
+            policy_id, policy_version = (
+                refs.policies[(d.policy, d.policy_version)],
+                d.policy_version,
+            )
+        else:
+            policy_id, policy_version = refs.latest_policy[d.policy]
+    supersedes_id = supersedes_public = None
     if d.supersedes is not None:
-        supersedes_id = refs.by_public_id[d.supersedes]
+        supersedes_id, supersedes_public = refs.by_public_id[d.supersedes], d.supersedes
     elif d.supersedes_puid is not None:
-        supersedes_id = refs.by_puid[d.supersedes_puid]
+        supersedes_id, supersedes_public = refs.by_puid[d.supersedes_puid]
     slug = platform.slug
-    subject = d.subject
-    return (
+    account = (
+        pseudonym(platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=d.subject.account)
+        if d.subject.account
+        else ""
+    )
+    content = (
+        pseudonym(platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=d.subject.content)
+        if d.subject.content
+        else ""
+    )
+    action = summarize_action(d).value
+    decided_at = d.decided_at or now
+    incompatible_illegal = (
+        None if d.incompatible_content_illegal is None else d.incompatible_content_illegal == "Yes"
+    )
+    row = [
         recorded.public_id,
         platform.pk,
         d.puid,
         digest,
         recorded.notice_token,
+        None,  # log_index, assigned when the batch is appended to the log
         d.decision_type.value,
-        summarize_action(d).value,
+        action,
         supersedes_id,
         _encode(d.decision_visibility).decode(),
         d.decision_visibility_other or "",
@@ -497,7 +556,7 @@ def _row(
         d.illegal_content_explanation or "",
         d.incompatible_content_ground or "",
         d.incompatible_content_explanation or "",
-        None if d.incompatible_content_illegal is None else d.incompatible_content_illegal == "Yes",
+        incompatible_illegal,
         d.category.value,
         _encode(d.category_addition).decode(),
         _encode(d.category_specification).decode(),
@@ -518,28 +577,69 @@ def _row(
             if d.moderator
             else ""
         ),
-        (
-            pseudonym(
-                platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=subject.account
-            )
-            if subject.account
-            else ""
-        ),
-        (
-            pseudonym(
-                platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=subject.content
-            )
-            if subject.content
-            else ""
-        ),
+        account,
+        content,
         _encode(d.content_type).decode(),
         d.content_type_other or "",
         d.content_language.value if d.content_language else "",
         d.content_id.ean_13 if d.content_id else "",
         _encode(d.territorial_scope).decode(),
         d.content_date,
-        d.decided_at or now,
+        decided_at,
         d.application_date,
         d.notified_at,
         now,
-    )
+    ]
+    # Public fields only (DESIGN.md): no internal notes, no moderator, no notice token, no
+    # source identity (a notifier may be a person); subjects appear only as pseudonyms.
+    payload = {
+        "type": EntryType.DECISION.value,
+        "id": str(recorded.public_id),
+        "platform": slug,
+        "puid": d.puid,
+        "decision_type": d.decision_type.value,
+        "action": action,
+        "supersedes": str(supersedes_public) if supersedes_public else None,
+        "decision_visibility": d.decision_visibility,
+        "decision_visibility_other": d.decision_visibility_other,
+        "end_date_visibility_restriction": d.end_date_visibility_restriction,
+        "decision_monetary": d.decision_monetary,
+        "decision_monetary_other": d.decision_monetary_other,
+        "end_date_monetary_restriction": d.end_date_monetary_restriction,
+        "decision_provision": d.decision_provision,
+        "end_date_service_restriction": d.end_date_service_restriction,
+        "decision_account": d.decision_account,
+        "end_date_account_restriction": d.end_date_account_restriction,
+        "account_type": d.account_type,
+        "decision_ground": d.decision_ground,
+        "decision_ground_reference_url": d.decision_ground_reference_url,
+        "illegal_content_legal_ground": d.illegal_content_legal_ground,
+        "illegal_content_explanation": d.illegal_content_explanation,
+        "incompatible_content_ground": d.incompatible_content_ground,
+        "incompatible_content_explanation": d.incompatible_content_explanation,
+        "incompatible_content_illegal": incompatible_illegal,
+        "category": d.category,
+        "category_addition": d.category_addition,
+        "category_specification": d.category_specification,
+        "category_specification_other": d.category_specification_other,
+        "policy": {"key": d.policy, "version": policy_version} if d.policy else None,
+        "decision_facts": d.decision_facts,
+        "source_type": d.source_type,
+        "automated_detection": d.automated_detection == "Yes",
+        "automated_decision": d.automated_decision,
+        "model": {"name": d.model, "version": d.model_version} if d.model else None,
+        "score": d.score,
+        "threshold": threshold,
+        "subject": {"account": account or None, "content": content or None},
+        "content_type": d.content_type,
+        "content_type_other": d.content_type_other,
+        "content_language": d.content_language,
+        "content_id_ean": d.content_id.ean_13 if d.content_id else None,
+        "territorial_scope": d.territorial_scope,
+        "content_date": d.content_date,
+        "application_date": d.application_date,
+        "decided_at": decided_at,
+        "notified_at": d.notified_at,
+        "recorded_at": now,
+    }
+    return row, canonical_json(payload)

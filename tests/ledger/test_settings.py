@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.note import generate_skey
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,11 +46,20 @@ def test_with_debug_off_the_development_pseudonym_secret_is_refused():
     assert "LEDGER_PSEUDONYM_SECRET" in result.stderr
 
 
+def test_with_debug_off_the_log_signing_key_is_required():
+    result = import_settings(DEBUG="0", SECRET_KEY="k" * 50, LEDGER_PSEUDONYM_SECRET="p" * 50)
+
+    assert result.returncode != 0
+    assert "LEDGER_LOG_SIGNING_KEY must be set" in result.stderr
+
+
 def test_with_debug_off_and_real_secrets_the_settings_load():
+    skey, _ = generate_skey("ledger.example.org/log")
     result = import_settings(
         DEBUG="0",
         SECRET_KEY="k" * 50,
         LEDGER_PSEUDONYM_SECRET="p" * 50,
+        LEDGER_LOG_SIGNING_KEY=skey,
         DATABASE_URL="sqlite:///:memory:",
     )
 

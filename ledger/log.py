@@ -1,0 +1,268 @@
+"""The append service and the reads of the log (floor 2).
+
+Appends happen inside the caller's transaction (a decision and its entry commit together or not
+at all), under a row lock on `LogHead`, which makes indices gapless and ordered under
+concurrent writers. Reads of roots and proofs fetch the O(log n) stored subtree hashes they
+need in one query (ledger.merkle tells which), never rebuilding the tree.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger import merkle, note
+from ledger.db import insert_rows
+from ledger.models import Checkpoint, EntryType, LogEntry, LogHead, LogNode
+
+_canonical = msgspec.json.Encoder(order="sorted").encode
+
+
+def canonical_json(payload: Any) -> bytes:
+    """Sorted keys, UTF-8, no insignificant whitespace: the bytes a leaf hash is taken over."""
+    return _canonical(payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    index: int
+    leaf_hash: bytes
+
+
+class LogError(Exception):
+    pass
+
+
+def append_entries(entries: Sequence[tuple[EntryType | str, bytes]]) -> list[Appended]:
+    """Append (type, canonical payload) entries; returns their indices and leaf hashes.
+
+    Must run inside the transaction that writes the facts the entries record.
+    """
+    if not entries:
+        return []
+    if not connection.in_atomic_block:
+        raise LogError("append_entries must run inside the transaction of what it records")
+    head = _lock_head()
+    frontier = merkle.CompactRange(
+        (level, bytes.fromhex(digest)) for level, digest in head.frontier
+    )
+    if frontier.size != head.size:
+        raise LogError(f"log head is corrupt: size {head.size}, frontier {frontier.size}")
+    now = timezone.now()
+    appended: list[Appended] = []
+    entry_rows = []
+    node_rows = []
+    for entry_type, payload in entries:
+        leaf = merkle.leaf_hash(payload)
+        index = frontier.size
+        for node in frontier.append(leaf):
+            if node.level > 0:
+                node_rows.append((node.level, node.index, node.hash))
+        entry_rows.append((index, str(entry_type), payload.decode(), leaf, now))
+        appended.append(Appended(index, leaf))
+    insert_rows(LogEntry, ("index", "entry_type", "payload", "leaf_hash", "created_at"), entry_rows)
+    if node_rows:
+        insert_rows(LogNode, ("level", "index", "hash"), node_rows)
+    head.size = frontier.size
+    head.frontier = [[level, digest.hex()] for level, digest in frontier.state]
+    head.save(update_fields=["size", "frontier", "updated_at"])
+    return appended
+
+
+def _lock_head() -> LogHead:
+    # The head row is created on first use; two first writers race to create it, and the loser
+    # finds the winner's row once the winner commits.
+    head = LogHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    try:
+        with transaction.atomic():
+            LogHead.objects.create(pk=1, size=0, frontier=[])
+    except IntegrityError:
+        pass
+    return LogHead.objects.select_for_update().get(pk=1)
+
+
+def size() -> int:
+    head = LogHead.objects.filter(pk=1).only("size").first()
+    return head.size if head else 0
+
+
+# --- reads: hashes, roots, proofs -----------------------------------------------------------
+
+
+def _fetch(nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of these perfect subtrees, in at most two queries."""
+    found: dict[tuple[int, int], bytes] = {}
+    leaves = [index for level, index in nodes if level == 0]
+    inner = [(level, index) for level, index in nodes if level > 0]
+    with connection.cursor() as cursor:
+        if leaves:
+            marks = ", ".join(["%s"] * len(leaves))
+            cursor.execute(
+                f'SELECT "index", leaf_hash FROM ledger_logentry WHERE "index" IN ({marks})',
+                leaves,
+            )
+            found.update(((0, int(i)), bytes(h)) for i, h in cursor.fetchall())
+        if inner:
+            where = " OR ".join(['(level = %s AND "index" = %s)'] * len(inner))
+            cursor.execute(
+                f'SELECT level, "index", hash FROM ledger_lognode WHERE {where}',
+                [v for pair in inner for v in pair],
+            )
+            found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in cursor.fetchall())
+    missing = [n for n in nodes if n not in found]
+    if missing:
+        raise LogError(f"stored subtree hashes missing: {missing[:5]}")
+    return found
+
+
+def _decomposition(tree_size: int) -> list[tuple[int, int]]:
+    """The perfect subtrees whose roots, folded right to left, give MTH(D[0:tree_size])."""
+    nodes = []
+    start = 0
+    for level in range(tree_size.bit_length() - 1, -1, -1):
+        if tree_size & (1 << level):
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
+
+
+def root(tree_size: int) -> bytes:
+    if tree_size == 0:
+        return merkle.EMPTY_ROOT
+    nodes = _decomposition(tree_size)
+    hashes = _fetch(nodes)
+    result = hashes[nodes[-1]]
+    for node in reversed(nodes[:-1]):
+        result = merkle.node_hash(hashes[node], result)
+    return result
+
+
+def _check_sizes(tree_size: int) -> None:
+    current = size()
+    if not 0 < tree_size <= current:
+        raise LogError(f"tree_size must be between 1 and the log's size ({current})")
+
+
+def inclusion_proof(index: int, tree_size: int) -> list[bytes]:
+    _check_sizes(tree_size)
+    if not 0 <= index < tree_size:
+        raise LogError(f"index must be between 0 and tree_size - 1 ({tree_size - 1})")
+    hashes = _fetch(merkle.inclusion_proof_nodes(index, tree_size))
+    return merkle.inclusion_proof(
+        index, tree_size, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
+    )
+
+
+def consistency_proof(first: int, second: int) -> list[bytes]:
+    _check_sizes(second)
+    if not 0 < first <= second:
+        raise LogError("first must be between 1 and second")
+    hashes = _fetch(merkle.consistency_proof_nodes(first, second))
+    return merkle.consistency_proof(
+        first, second, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
+    )
+
+
+def level_hashes(level: int, start: int, count: int) -> list[bytes]:
+    """Hashes of `count` consecutive perfect subtrees at `level` (tlog tiles are made of these)."""
+    with connection.cursor() as cursor:
+        if level == 0:
+            cursor.execute(
+                'SELECT leaf_hash FROM ledger_logentry WHERE "index" >= %s AND "index" < %s '
+                'ORDER BY "index"',
+                [start, start + count],
+            )
+        else:
+            cursor.execute(
+                'SELECT hash FROM ledger_lognode WHERE level = %s AND "index" >= %s '
+                'AND "index" < %s ORDER BY "index"',
+                [level, start, start + count],
+            )
+        hashes = [bytes(row[0]) for row in cursor.fetchall()]
+    if len(hashes) != count:
+        raise LogError(f"level {level} has only {len(hashes)} of {count} hashes from {start}")
+    return hashes
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+
+def origin() -> str:
+    return settings.LEDGER_LOG_ORIGIN
+
+
+@lru_cache(maxsize=2)
+def _signer_for(skey: str) -> note.Signer:
+    return note.Signer.from_skey(skey)
+
+
+def signer() -> note.Signer:
+    """The log's Ed25519 key: LEDGER_LOG_SIGNING_KEY, or in development a key generated on
+    first use and kept in var/ (never in git)."""
+    if settings.LEDGER_LOG_SIGNING_KEY:
+        return _signer_for(settings.LEDGER_LOG_SIGNING_KEY)
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("LEDGER_LOG_SIGNING_KEY must be set when DEBUG is off")
+    path = Path(settings.LEDGER_LOG_KEY_FILE)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        skey, _ = note.generate_skey(origin())
+        path.touch(mode=0o600)
+        path.write_text(skey + "\n")
+    return _signer_for(path.read_text().strip())
+
+
+def latest_checkpoint() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-size").first()
+
+
+@transaction.atomic
+def seal_checkpoint() -> Checkpoint | None:
+    """Sign a checkpoint of the whole log if it grew since the last one; None if it did not.
+
+    Under the head lock, so no entry is appended meanwhile. Before signing, the new root is
+    proven consistent with the last signed one from the stored hashes: a log must never sign
+    two inconsistent checkpoints (C2SP tlog-checkpoint), so a corrupt store stops here.
+    """
+    head = _lock_head()
+    last = latest_checkpoint()
+    if head.size == 0 or (last is not None and last.size >= head.size):
+        return None
+    frontier = merkle.CompactRange(
+        (level, bytes.fromhex(digest)) for level, digest in head.frontier
+    )
+    new_root = root(head.size)
+    if new_root != frontier.root():
+        raise LogError("stored subtree hashes disagree with the log head; refusing to sign")
+    if last is not None:
+        proof = consistency_proof(last.size, head.size)
+        if not merkle.verify_consistency(last.size, head.size, proof, bytes(last.root), new_root):
+            raise LogError(f"tree at {head.size} is not consistent with checkpoint {last.size}")
+    body = note.format_checkpoint(origin(), head.size, new_root)
+    signed = note.sign_note(body, [signer()])
+    return Checkpoint.objects.create(
+        size=head.size, root=new_root, note=signed, created_at=timezone.now()
+    )
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def receipt(index: int, checkpoint: Checkpoint, payload: str) -> str:
+    """A C2SP tlog-proof for entry `index` under `checkpoint`, with the entry's payload as its
+    `extra` so that a creator can recompute the leaf hash offline."""
+    proof = inclusion_proof(index, checkpoint.size)
+    return note.format_tlog_proof(index, proof, checkpoint.note, extra=payload.encode())
