@@ -1,0 +1,857 @@
+"""The moderators' admin: browse decisions, record manual ones, issue and revoke platforms' API
+keys, register policies and model versions.
+
+Every write goes through `moderation.services`, as the API's do; nothing here saves a model
+itself except a platform's display name. Decisions, policies and model versions are append-only
+(the database rejects UPDATE and DELETE), so their pages are read-only and offer no delete.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, Q, QuerySet
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from moderation import selectors, services
+from moderation.forms import (
+    IssueApiKeyForm,
+    RecordDecisionForm,
+    RegisterModelVersionForm,
+    RegisterPolicyForm,
+)
+from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
+from moderation.vocabulary import (
+    SILENT_VISIBILITY,
+    Action,
+    AutomatedDecision,
+    Category,
+    ContentType,
+    DecisionType,
+    Keyword,
+    Source,
+    Visibility,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User
+    from django.utils.functional import _StrPromise
+
+admin.site.site_header = "Moderation ledger"
+admin.site.site_title = "Moderation ledger admin"
+admin.site.index_title = "Staff administration"
+
+Fieldsets = list[tuple[str | None, dict[str, Any]]]
+
+_LABELS: dict[str, Mapping[str, str]] = {
+    "visibility": dict(Visibility.choices),
+    "category": dict(Category.choices),
+    "keyword": dict(Keyword.choices),
+    "content_type": dict(ContentType.choices),
+}
+
+
+def _labels(kind: str, keys: Iterable[str]) -> str:
+    """Human-readable labels of the vocabulary keys stored in a JSON list column."""
+    names = _LABELS[kind]
+    return ", ".join(names.get(key, key) for key in keys)
+
+
+def _staff_user(request: HttpRequest) -> _User:
+    """The acting staff member: admin views are only reached signed in (AdminSite.admin_view)."""
+    user = request.user
+    assert not isinstance(user, AnonymousUser)
+    return user
+
+
+class ServiceAddAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose "add" page is a plain form handed to a service, not a ModelForm save.
+
+    The page reuses the admin's change-form template, so it looks and behaves like any other
+    add page; `add_with_service` returns the response on success, or None after putting the
+    service's refusal on the form.
+    """
+
+    add_form_template = "admin/moderation/service_add_form.html"
+    add_form_class: type[Form] = Form
+    add_fieldsets: Fieldsets = []
+    add_title = ""
+    add_intro = ""
+    submit_label = "Save"
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form: Any = self.add_form_class(request.POST)
+            if form.is_valid():
+                response = self.add_with_service(request, form)
+                if response is not None:
+                    return response
+        else:
+            form = self.add_form_class(initial=self.get_changeform_initial_data(request))
+        fieldsets = self.add_fieldsets or [(None, {"fields": list(form.fields)})]
+        admin_form = helpers.AdminForm(form, fieldsets, {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.add_title or f"Add {self.opts.verbose_name}",
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "intro": self.add_intro,
+            "submit_label": self.submit_label,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+    def add_with_service(self, request: HttpRequest, form: Any) -> HttpResponse | None:
+        raise NotImplementedError
+
+    def redirect_to(self, obj: models.Model) -> HttpResponseRedirect:
+        opts = self.opts
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        )
+
+
+class ReadOnlyAdmin(ServiceAddAdmin):
+    """Append-only records: added through a service, then only viewed."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- platforms ------------------------------------------------------------------------------
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("slug", "name")
+    fields = ("slug", "name", "created_at")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Platform | None = None
+    ) -> tuple[str, ...]:
+        # The slug keys every subject pseudonym of the platform: renaming it would split each
+        # subject's history in two, so it is fixed once the platform exists.
+        return ("created_at",) if obj is None else ("slug", "created_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Platform | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Platform, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        created = services.create_platform(slug=obj.slug, name=obj.name)
+        obj.pk, obj.created_at = created.pk, created.created_at
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+class ApiKeyStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = (
+        "prefix",
+        "platform",
+        "name",
+        "created_at",
+        "created_by",
+        "revoked_at",
+        "active",
+    )
+    list_filter = ("platform", ApiKeyStatusFilter)
+    list_select_related = ("platform", "created_by")
+    search_fields = ("prefix", "name")
+    # Not key_hash: nothing about the secret is shown, not even its digest.
+    fields = ("platform", "name", "prefix", "created_at", "created_by", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke_keys",)
+    add_form_class = IssueApiKeyForm
+    add_title = "Issue an API key"
+    add_intro = "The key is shown once, on the next page. Only its SHA-256 is stored."
+    submit_label = "Issue key"
+
+    @admin.display(boolean=True, description="active")
+    def active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for api_key in active:
+            services.revoke_api_key(api_key=api_key)
+        self.message_user(request, f"Revoked {len(active)} key(s).", messages.SUCCESS)
+
+    def add_with_service(self, request: HttpRequest, form: IssueApiKeyForm) -> HttpResponse:
+        api_key, plaintext = services.issue_api_key(
+            platform=form.cleaned_data["platform"],
+            name=form.cleaned_data["name"],
+            created_by=_staff_user(request),
+        )
+        self.log_addition(request, api_key, [{"added": {}}])
+        # Rendered in this response rather than redirected with a message: a message waits in
+        # a cookie or the session until it is shown, and the plaintext must not rest anywhere.
+        response = TemplateResponse(
+            request,
+            "admin/moderation/apikey/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "API key issued",
+                "opts": self.opts,
+                "api_key": api_key,
+                "plaintext": plaintext,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
+
+
+# --- policies and models --------------------------------------------------------------------
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "title", "platform", "category", "ground", "created_at")
+    list_filter = ("platform", "category", "ground")
+    list_select_related = ("platform",)
+    search_fields = ("key", "title")
+    fields = (
+        "platform",
+        "key",
+        "version",
+        "title",
+        "category",
+        "ground",
+        "clause",
+        "url",
+        "summary",
+        "created_at",
+    )
+    readonly_fields = fields
+    add_form_class = RegisterPolicyForm
+    add_title = "Register a policy version"
+    add_intro = (
+        "A published rule is never reworded in place: a new wording is a new version of the "
+        "same key."
+    )
+    submit_label = "Register policy"
+
+    def add_with_service(
+        self, request: HttpRequest, form: RegisterPolicyForm
+    ) -> HttpResponse | None:
+        try:
+            policy, created = services.register_policy(**form.cleaned_data)
+        except services.RegistrationConflict as exc:
+            form.add_error("version", exc.message)
+            return None
+        if created:
+            self.log_addition(request, policy, [{"added": {}}])
+            self.message_user(request, f"Registered policy {policy}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Policy {policy} was already registered.", messages.INFO)
+        return self.redirect_to(policy)
+
+
+class ModelVersionInline(admin.TabularInline):
+    model = ModelVersion
+    fields = ("version", "released_at", "threshold", "card_url", "created_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DetectionModel)
+class DetectionModelAdmin(admin.ModelAdmin):
+    """Models are created with their first version (see ModelVersionAdmin), never edited."""
+
+    list_display = ("name", "platform", "version_count", "created_at")
+    list_filter = ("platform",)
+    list_select_related = ("platform",)
+    search_fields = ("name",)
+    fields = ("platform", "name", "created_at")
+    readonly_fields = fields
+    inlines = (ModelVersionInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DetectionModel]:
+        return super().get_queryset(request).annotate(version_count=Count("versions"))
+
+    @admin.display(description="versions", ordering="version_count")
+    def version_count(self, obj: Any) -> int:
+        return int(obj.version_count)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "platform", "released_at", "threshold", "created_at")
+    list_filter = ("model__platform", "model")
+    list_select_related = ("model__platform",)
+    search_fields = ("model__name", "version")
+    fields = ("model", "version", "released_at", "threshold", "card_url", "created_at")
+    readonly_fields = fields
+    add_form_class = RegisterModelVersionForm
+    add_title = "Register a model version"
+    add_intro = (
+        "A released version is never changed: a retrained or re-thresholded model is a new "
+        "version. The model itself is created with its first version."
+    )
+    submit_label = "Register model version"
+
+    @admin.display(description="platform", ordering="model__platform__slug")
+    def platform(self, obj: ModelVersion) -> Platform:
+        return obj.model.platform
+
+    def add_with_service(
+        self, request: HttpRequest, form: RegisterModelVersionForm
+    ) -> HttpResponse | None:
+        try:
+            version, created = services.register_model_version(**form.cleaned_data)
+        except services.RegistrationConflict as exc:
+            form.add_error(None, exc.message)
+            return None
+        if created:
+            self.log_addition(request, version, [{"added": {}}])
+            self.message_user(request, f"Registered model version {version}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{version} was already registered.", messages.INFO)
+        return self.redirect_to(version)
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+SILENT = "silent"
+
+
+class VisibilityFilter(admin.SimpleListFilter):
+    title = "visibility restriction"
+    parameter_name = "visibility"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
+        return [(SILENT, "Any silent restriction (shadowban)"), *Visibility.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        keys: list[str]
+        if value == SILENT:
+            keys = sorted(SILENT_VISIBILITY)
+        elif value in Visibility.values:
+            keys = [value]
+        else:
+            return queryset.none()
+        # The column holds a JSON list of keys. Matching the key with its quotes cannot hit
+        # another key that contains it, and the text match works the same on SQLite and
+        # PostgreSQL (a scan; fine at the admin's scale, a GIN index would serve more).
+        matches = Q()
+        for key in keys:
+            matches |= Q(decision_visibility__icontains=f'"{key}"')
+        return queryset.filter(matches)
+
+
+class PolicyFilter(admin.RelatedFieldListFilter):
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
+        # One query, labelled with the platform: several platforms may name a policy alike.
+        policies = Policy.objects.select_related("platform").order_by(
+            "platform__slug", "key", "-version"
+        )
+        return [(str(p.pk), f"{p.platform.slug}: {p}") for p in policies]
+
+
+class ModelVersionFilter(admin.RelatedFieldListFilter):
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
+        # ModelVersion.__str__ reads its model: without the join this is a query per version.
+        versions = ModelVersion.objects.select_related("model__platform").order_by(
+            "model__platform__slug", "model__name", "-released_at"
+        )
+        return [(str(v.pk), f"{v.model.platform.slug}: {v}") for v in versions]
+
+
+_DECISION_RELATED = (*selectors.DECISION_RELATED, "moderator")
+# Detail-page entries that display a column under another name.
+_SHOWN_AS = {
+    "visibility": "decision_visibility",
+    "additional_categories": "category_addition",
+    "keywords": "category_specification",
+    "content_types": "content_type",
+    "territories": "territorial_scope",
+    "staff_notes": "internal_notes",
+}
+# Shown even when empty; every other entry of the detail page only when the record has it.
+_ALWAYS_SHOWN = frozenset(
+    {
+        "public_id",
+        "platform",
+        "puid",
+        "decision_type",
+        "action",
+        "decided_at",
+        "application_date",
+        "created_at",
+        "notice_page",
+        "decision_ground",
+        "category",
+        "decision_facts",
+        "source_type",
+        "automated_detection",
+        "automated_decision",
+        "content_types",
+        "content_date",
+    }
+)
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "decided",
+        "action",
+        "visibility",
+        "platform",
+        "source",
+        "automation",
+        "model_version",
+        "policy",
+        "puid",
+    )
+    list_filter = (
+        "action",
+        VisibilityFilter,
+        "source_type",
+        "automated_decision",
+        "automated_detection",
+        ("policy", PolicyFilter),
+        ("model_version", ModelVersionFilter),
+        "platform",
+        ("decided_at", admin.DateFieldListFilter),
+    )
+    # Every column's foreign key in the one list query; no count of the whole table.
+    list_select_related = ("platform", "policy", "model_version__model")
+    show_full_result_count = False
+    # Facet counts would add a COUNT per filter choice to every page.
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+    search_fields = ("=puid",)
+    search_help_text = "A decision id (UUID) or the platform's decision id (puid), exact."
+    actions = None
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "public_id",
+                    "platform",
+                    "puid",
+                    "decision_type",
+                    "action",
+                    "supersedes",
+                    "decided_at",
+                    "application_date",
+                    "notified_at",
+                    "created_at",
+                    "notice_page",
+                ],
+                "description": "Fields the record leaves empty are not shown.",
+            },
+        ),
+        (
+            "Restrictions",
+            {
+                "fields": [
+                    "visibility",
+                    "decision_visibility_other",
+                    "end_date_visibility_restriction",
+                    "decision_monetary",
+                    "decision_monetary_other",
+                    "end_date_monetary_restriction",
+                    "decision_provision",
+                    "end_date_service_restriction",
+                    "decision_account",
+                    "end_date_account_restriction",
+                    "account_type",
+                ]
+            },
+        ),
+        (
+            "Ground and policy",
+            {
+                "fields": [
+                    "decision_ground",
+                    "decision_ground_reference_url",
+                    "illegal_content_legal_ground",
+                    "illegal_content_explanation",
+                    "incompatible_content_ground",
+                    "incompatible_content_explanation",
+                    "incompatible_content_illegal",
+                    "category",
+                    "additional_categories",
+                    "keywords",
+                    "category_specification_other",
+                    "policy",
+                    "decision_facts",
+                ]
+            },
+        ),
+        (
+            "Source and automation",
+            {
+                "fields": [
+                    "source_type",
+                    "source_identity",
+                    "automated_detection",
+                    "automated_decision",
+                    "model_version",
+                    "score",
+                    "threshold",
+                    "moderator",
+                    "moderator_ref",
+                ]
+            },
+        ),
+        (
+            "Subject and content",
+            {
+                "fields": [
+                    "subject_account",
+                    "subject_content",
+                    "content_types",
+                    "content_type_other",
+                    "content_language",
+                    "content_id_ean",
+                    "territories",
+                    "content_date",
+                ]
+            },
+        ),
+        (
+            "Internal — staff only",
+            {
+                "fields": ["staff_notes"],
+                "description": "Never shown on public pages, in notices or in public payloads.",
+            },
+        ),
+    ]
+    readonly_fields = tuple(flatten_fieldsets(fieldsets))
+    change_form_template = "admin/moderation/decision/change_form.html"
+    add_form_class = RecordDecisionForm
+    add_form_template = "admin/moderation/decision/add_form.html"
+    add_title = "Record a manual decision"
+    add_intro = (
+        "Recorded exactly as a platform's API call would be, with you as the moderator. A "
+        "decision is never edited: to reverse or end one, record a new decision that "
+        "supersedes it."
+    )
+    submit_label = "Record decision"
+    add_fieldsets: Fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "platform",
+                    "puid",
+                    ("subject_account", "subject_content"),
+                    "decision_type",
+                    "supersedes",
+                ]
+            },
+        ),
+        (
+            "Restrictions",
+            {
+                "fields": [
+                    "decision_visibility",
+                    ("decision_visibility_other", "end_date_visibility_restriction"),
+                    ("decision_monetary", "decision_monetary_other"),
+                    "end_date_monetary_restriction",
+                    ("decision_provision", "end_date_service_restriction"),
+                    ("decision_account", "end_date_account_restriction"),
+                    "account_type",
+                ]
+            },
+        ),
+        (
+            "Ground and policy",
+            {
+                "fields": [
+                    ("decision_ground", "decision_ground_reference_url"),
+                    "illegal_content_legal_ground",
+                    "illegal_content_explanation",
+                    "incompatible_content_ground",
+                    "incompatible_content_explanation",
+                    "incompatible_content_illegal",
+                    "category",
+                    "category_addition",
+                    "category_specification",
+                    "category_specification_other",
+                    "policy",
+                    "decision_facts",
+                ]
+            },
+        ),
+        (
+            "Source and automation",
+            {
+                "fields": [
+                    ("source_type", "source_identity"),
+                    "automated_detection",
+                    "automated_decision",
+                    ("model_version", "score"),
+                ]
+            },
+        ),
+        (
+            "Content",
+            {
+                "fields": [
+                    "content_type",
+                    "content_type_other",
+                    ("content_language", "content_id_ean"),
+                    "territorial_scope",
+                    ("content_date", "application_date"),
+                ]
+            },
+        ),
+        (
+            "Internal — staff only",
+            {
+                "fields": ["internal_notes"],
+                "description": "Never shown on public pages, in notices or in public payloads.",
+            },
+        ),
+    ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Decision | None = None) -> Any:
+        """The fields the decision has: a DSA statement leaves most of its optional ones empty."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        shown = []
+        for name, options in fieldsets:
+            fields = [
+                field
+                for field in options["fields"]
+                if isinstance(field, str)
+                and (
+                    field in _ALWAYS_SHOWN
+                    or getattr(obj, _SHOWN_AS.get(field, field)) not in (None, "", [])
+                )
+            ]
+            if fields:
+                shown.append((name, {**options, "fields": fields}))
+        return shown
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Decision], search_term: str
+    ) -> tuple[QuerySet[Decision], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            public_id = uuid.UUID(term)
+        except ValueError:
+            return queryset.filter(puid=term), False
+        return queryset.filter(Q(public_id=public_id) | Q(puid=term)), False
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Decision | None:
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        # The detail page shows every foreign key by name: fetch them in the one query.
+        queryset = self.get_queryset(request).select_related(*_DECISION_RELATED)
+        try:
+            return queryset.get(pk=int(unquote(object_id)))
+        except (Decision.DoesNotExist, ValueError):
+            return None
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Decision | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["chain"] = _chain_rows(obj)
+            context["chain_about"] = "content" if obj.subject_content else "account"
+            if self.has_add_permission(request):
+                query = urlencode(
+                    {
+                        "platform": str(obj.platform_id),
+                        "supersedes": str(obj.public_id),
+                        "decision_type": DecisionType.REVERSAL.value,
+                    }
+                )
+                context["follow_up_url"] = f"{reverse('admin:moderation_decision_add')}?{query}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def add_with_service(
+        self, request: HttpRequest, form: RecordDecisionForm
+    ) -> HttpResponse | None:
+        recorded = form.record(moderator=_staff_user(request))
+        if recorded is None:
+            return None
+        decision = Decision.objects.get(public_id=recorded.public_id)
+        if recorded.created:
+            self.log_addition(request, decision, [{"added": {}}])
+            self.message_user(
+                request,
+                f"Recorded decision {decision.public_id} ({decision.get_action_display()}).",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                "This decision was already recorded with the same content; nothing new was "
+                "written.",
+                messages.WARNING,
+            )
+        return self.redirect_to(decision)
+
+    @admin.display(description="decided", ordering="decided_at")
+    def decided(self, obj: Decision) -> str:
+        return timezone.localtime(obj.decided_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="source", ordering="source_type")
+    def source(self, obj: Decision) -> str:
+        return obj.get_source_type_display()
+
+    @admin.display(description="automation", ordering="automated_decision")
+    def automation(self, obj: Decision) -> str:
+        return obj.get_automated_decision_display()
+
+    @admin.display(description="visibility restrictions")
+    def visibility(self, obj: Decision) -> str:
+        return _labels("visibility", obj.decision_visibility)
+
+    @admin.display(description="additional categories")
+    def additional_categories(self, obj: Decision) -> str:
+        return _labels("category", obj.category_addition)
+
+    @admin.display(description="keywords")
+    def keywords(self, obj: Decision) -> str:
+        return _labels("keyword", obj.category_specification)
+
+    @admin.display(description="content types")
+    def content_types(self, obj: Decision) -> str:
+        return _labels("content_type", obj.content_type)
+
+    @admin.display(description="territorial scope")
+    def territories(self, obj: Decision) -> str:
+        return ", ".join(obj.territorial_scope)
+
+    @admin.display(description="internal notes (staff only)")
+    def staff_notes(self, obj: Decision) -> str:
+        return obj.internal_notes
+
+    @admin.display(description="creator's notice")
+    def notice_page(self, obj: Decision) -> str:
+        return format_html(
+            '<a href="{}">the notice page the creator was given</a>',
+            reverse("notice", args=[obj.notice_token]),
+        )
+
+
+def _chain_rows(decision: Decision) -> list[dict[str, Any]]:
+    """The chain as the detail page lists it, numbered, each row saying which it changes."""
+    chain = list(selectors.decision_chain(decision))
+    position = {d.pk: n for n, d in enumerate(chain, start=1)}
+    action_labels = dict(Action.choices)
+    source_labels = dict(Source.choices)
+    automation_labels = dict(AutomatedDecision.choices)
+    type_labels = dict(DecisionType.choices)
+    return [
+        {
+            "number": position[d.pk],
+            "url": reverse("admin:moderation_decision_change", args=[d.pk]),
+            "is_current": d.pk == decision.pk,
+            "decided_at": d.decided_at,
+            "decision_type": type_labels.get(d.decision_type, d.decision_type),
+            "action": action_labels.get(d.action, d.action),
+            "visibility": _labels("visibility", d.decision_visibility),
+            "changes": position.get(d.supersedes_id) if d.supersedes_id else None,
+            "source": source_labels.get(d.source_type, d.source_type),
+            "automation": automation_labels.get(d.automated_decision, d.automated_decision),
+            "model_version": d.model_version,
+            "policy": d.policy,
+            "puid": d.puid,
+            "public_id": d.public_id,
+        }
+        for d in chain
+    ]
