@@ -76,6 +76,9 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
     subject = serializers.SerializerMethodField()
     moderator = serializers.SerializerMethodField()
     content_id = serializers.SerializerMethodField()
+    log_index = serializers.IntegerField(source="log_entry_id")
+    leaf_hash = serializers.SerializerMethodField()
+    receipt_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Decision
@@ -84,6 +87,9 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
             "puid",
             "platform",
             "notice_url",
+            "log_index",
+            "leaf_hash",
+            "receipt_url",
             "decision_type",
             "action",
             "supersedes",
@@ -139,6 +145,12 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
     def get_notice_url(self, obj: Decision) -> str:
         return notice_url(self.context.get("request"), obj.notice_token)
 
+    def get_leaf_hash(self, obj: Decision) -> str:
+        return bytes(obj.log_entry.leaf_hash).hex()
+
+    def get_receipt_url(self, obj: Decision) -> str:
+        return notice_url(self.context.get("request"), obj.notice_token) + "/receipt.tlog-proof"
+
     def get_automated_detection(self, obj: Decision) -> str:
         return "Yes" if obj.automated_detection else "No"
 
@@ -172,6 +184,8 @@ def receipt(request: Request, recorded: services.Recorded) -> dict[str, Any]:
         "puid": recorded.puid,
         "status": "created" if recorded.created else "existing",
         "notice_url": notice_url(request, recorded.notice_token),
+        "log_index": recorded.log_index,
+        "leaf_hash": recorded.leaf_hash.hex(),
     }
 
 

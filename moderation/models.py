@@ -73,7 +73,13 @@ class Policy(models.Model):
 
     append_only = True
 
-    log_index = models.BigIntegerField(unique=True)
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="policies")
     key = models.SlugField(max_length=100)
     version = models.PositiveIntegerField()
@@ -120,7 +126,13 @@ class DetectionModel(models.Model):
 class ModelVersion(models.Model):
     append_only = True
 
-    log_index = models.BigIntegerField(unique=True)
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     model = models.ForeignKey(DetectionModel, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=64)
     released_at = models.DateField()
@@ -159,9 +171,14 @@ class Decision(models.Model):
     submission_digest = models.CharField(max_length=64)
     # The unguessable part of the creator's notice link.
     notice_token = models.CharField(max_length=64, unique=True)
-    # The index of the decision's entry in the transparency log (ledger.models.LogEntry),
-    # appended in the same transaction.
-    log_index = models.BigIntegerField(unique=True)
+    # The decision's entry in the transparency log, appended in the same transaction.
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="decision",
+    )
 
     decision_type = models.CharField(max_length=40, choices=DecisionType.choices)
     action = models.CharField(max_length=40, choices=Action.choices)

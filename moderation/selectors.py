@@ -11,11 +11,15 @@ from django.http import Http404
 
 from moderation.models import Decision, DsaSubmission, EuForwarding, Platform
 
-DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes")
+DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes", "log_entry")
 
 
 def decisions_for_platform(platform: Platform) -> QuerySet[Decision]:
-    return Decision.objects.filter(platform=platform).select_related(*DECISION_RELATED)
+    return (
+        Decision.objects.filter(platform=platform)
+        .select_related(*DECISION_RELATED)
+        .defer("log_entry__payload")
+    )
 
 
 def get_decision_for_platform(platform: Platform, public_id: uuid.UUID | str) -> Decision:

@@ -121,12 +121,14 @@ class RegistrationConflict(Exception):
         self.existing_id = existing_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recorded:
     public_id: uuid.UUID
     puid: str
     notice_token: str
     created: bool
+    log_index: int = -1
+    leaf_hash: bytes = b""
 
 
 @dataclass(slots=True)
@@ -234,7 +236,7 @@ def register_policy(
         key=key,
         version=version,
         created_at=now,
-        log_index=appended.index,
+        log_entry_id=appended.index,
         **fields,
     )
     return policy, True
@@ -279,7 +281,7 @@ def register_model_version(
         threshold=threshold,
         card_url=card_url,
         created_at=now,
-        log_index=appended.index,
+        log_entry_id=appended.index,
     )
     return created, True
 
@@ -354,10 +356,17 @@ def record_decisions(
     # SQLite the IMMEDIATE transaction mode already holds the database's write lock).
     Platform.objects.select_for_update().filter(pk=platform.pk).exists()
     existing = {
-        puid: (public_id, digest, token)
-        for puid, public_id, digest, token in Decision.objects.filter(
+        row[0]: row[1:]
+        for row in Decision.objects.filter(
             platform=platform, puid__in=list(first_index)
-        ).values_list("puid", "public_id", "submission_digest", "notice_token")
+        ).values_list(
+            "puid",
+            "public_id",
+            "submission_digest",
+            "notice_token",
+            "log_entry_id",
+            "log_entry__leaf_hash",
+        )
     }
     conflicts = {
         index: Conflict(puid=item.puid, existing_id=existing[item.puid][0])
@@ -374,8 +383,8 @@ def record_decisions(
     moderator_id = moderator.pk if moderator is not None else None
     for index, item in enumerate(decisions):
         if item.puid in existing:
-            public_id, _, token = existing[item.puid]
-            results.append(Recorded(public_id, item.puid, token, created=False))
+            public_id, _, token, log_index, leaf = existing[item.puid]
+            results.append(Recorded(public_id, item.puid, token, False, log_index, bytes(leaf)))
             continue
         if item.puid in new:
             results.append(new[item.puid])
@@ -390,8 +399,9 @@ def record_decisions(
         # The log entries and the decisions commit together: a decision without its entry, or
         # an entry without its decision, cannot exist.
         appended = append_entries([(EntryType.DECISION, p) for p in payloads])
-        for row, entry in zip(rows, appended, strict=True):
+        for row, entry, recorded in zip(rows, appended, new.values(), strict=True):
             row[_LOG_INDEX_COLUMN] = entry.index
+            recorded.log_index, recorded.leaf_hash = entry.index, entry.leaf_hash
         insert_rows(Decision, DECISION_COLUMNS, rows)
         enqueue_statements(
             platform=platform,

@@ -1,0 +1,215 @@
+"""The log's public read API (no authentication): checkpoints, entries, proofs, tiles, receipts.
+
+Anyone can check the log with these: fetch the signed checkpoint, verify it with the key,
+fetch entries and recompute their leaf hashes, and ask for inclusion and consistency proofs
+(RFC 9162 §2.1.3, §2.1.4). The same tree is served as C2SP tlog-tiles under /log/tile/ for
+existing tlog clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger import log, tiles
+from ledger.models import LogEntry
+
+MAX_PAGE = 1000
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PublicApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+
+class BadParameters(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid parameters")
+        self.errors = errors
+
+
+def _int_params(request: Request, *names: str, optional: tuple[str, ...] = ()) -> dict[str, int]:
+    values: dict[str, int] = {}
+    errors: dict[str, list[str]] = {}
+    for name in (*names, *optional):
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            if name not in optional:
+                errors[name] = ["This parameter is required."]
+            continue
+        if not raw.isdigit():
+            errors[name] = [f"Must be a non-negative integer, not {raw!r}."]
+            continue
+        values[name] = int(raw)
+    if errors:
+        raise BadParameters(errors)
+    return values
+
+
+def _bad(errors: dict[str, list[str]], detail: str = "Invalid parameters.") -> Response:
+    return Response({"detail": detail, "errors": errors}, status=400)
+
+
+def entry_json(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "index": entry.index,
+        "type": entry.entry_type,
+        "payload": entry.payload,
+        "leaf_hash": bytes(entry.leaf_hash).hex(),
+    }
+
+
+class EntriesApi(PublicApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.INT, required=True),
+            OpenApiParameter(
+                "end", OpenApiTypes.INT, description=f"exclusive; at most start+{MAX_PAGE}"
+            ),
+        ],
+        summary="Log entries [start, end), oldest first",
+        tags=["log"],
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            params = _int_params(request, "start", optional=("end",))
+        except BadParameters as exc:
+            return _bad(exc.errors)
+        start = params["start"]
+        end = min(params.get("end", start + MAX_PAGE), start + MAX_PAGE)
+        if end < start:
+            return _bad({"end": ["Must not be less than start."]})
+        entries = list(LogEntry.objects.filter(index__gte=start, index__lt=end).order_by("index"))
+        size = log.size()
+        following = None
+        if end < size and entries:
+            following = request.build_absolute_uri(
+                f"{reverse('log-entries')}?start={end}&end={min(end + MAX_PAGE, size)}"
+            )
+        return Response(
+            {"entries": [entry_json(e) for e in entries], "size": size, "next": following}
+        )
+
+
+class EntryApi(PublicApi):
+    @extend_schema(summary="One log entry", tags=["log"])
+    def get(self, request: Request, index: int) -> Response:
+        entry = LogEntry.objects.filter(index=index).first()
+        if entry is None:
+            return Response({"detail": f"No entry {index}; the log has {log.size()}."}, status=404)
+        return Response(entry_json(entry))
+
+
+class InclusionProofApi(PublicApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("index", OpenApiTypes.INT, required=True),
+            OpenApiParameter("tree_size", OpenApiTypes.INT, required=True),
+        ],
+        summary="RFC 9162 inclusion proof (audit path, leaf sibling first)",
+        tags=["log"],
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            params = _int_params(request, "index", "tree_size")
+            path = log.inclusion_proof(params["index"], params["tree_size"])
+        except BadParameters as exc:
+            return _bad(exc.errors)
+        except log.LogError as exc:
+            return _bad({"index": [str(exc)]}, str(exc))
+        return Response(
+            {
+                "leaf_index": params["index"],
+                "tree_size": params["tree_size"],
+                "audit_path": [log.b64(h) for h in path],
+            }
+        )
+
+
+class ConsistencyProofApi(PublicApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", OpenApiTypes.INT, required=True),
+            OpenApiParameter("second", OpenApiTypes.INT, required=True),
+        ],
+        summary="RFC 9162 consistency proof between two tree sizes",
+        tags=["log"],
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            params = _int_params(request, "first", "second")
+            proof = log.consistency_proof(params["first"], params["second"])
+        except BadParameters as exc:
+            return _bad(exc.errors)
+        except log.LogError as exc:
+            return _bad({"first": [str(exc)]}, str(exc))
+        return Response(
+            {
+                "first": params["first"],
+                "second": params["second"],
+                "consistency": [log.b64(h) for h in proof],
+            }
+        )
+
+
+def _text(body: str | bytes, status: int = 200, cache: str = "no-cache") -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = cache
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
+def checkpoint(request: HttpRequest) -> HttpResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint), as tlog clients fetch it."""
+    latest = log.latest_checkpoint()
+    if latest is None:
+        return _text("No checkpoint has been signed yet.\n", status=404)
+    # tlog-tiles: the checkpoint is the one mutable resource; cache it for seconds at most.
+    return _text(latest.note, cache="public, max-age=5")
+
+
+@require_safe
+def verifier_key(request: HttpRequest) -> HttpResponse:
+    return _text(log.signer().vkey + "\n", cache="public, max-age=3600")
+
+
+@require_safe
+def tile(request: HttpRequest, path: str) -> HttpResponse:
+    """A hash tile or an entry bundle (C2SP tlog-tiles). Full tiles never change; a partial
+    tile is served whenever the log holds at least its width, which is a prefix of the full
+    tile, so it never changes either."""
+    try:
+        wanted = tiles.parse_tile_path(f"tile/{path}")
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    size = log.size()
+    first = wanted.index * tiles.TILE_WIDTH
+    if wanted.level == tiles.ENTRIES_LEVEL:
+        if first + wanted.width > size:
+            raise Http404("The log does not hold these entries yet.")
+        payloads = (
+            LogEntry.objects.filter(index__gte=first, index__lt=first + wanted.width)
+            .order_by("index")
+            .values_list("payload", flat=True)
+        )
+        body = tiles.encode_entry_bundle(p.encode() for p in payloads)
+    else:
+        level = wanted.level * tiles.TILE_HEIGHT
+        if first + wanted.width > size >> level:
+            raise Http404("The log does not hold this tile yet.")
+        body = b"".join(log.level_hashes(level, first, wanted.width))
+    response = HttpResponse(body, content_type="application/octet-stream")
+    response["Cache-Control"] = IMMUTABLE
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
