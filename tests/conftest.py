@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from ledger.db import append_only_models
+from ledger.note import generate_skey
 from moderation import services
 from moderation.models import Platform
 from tests.factories import register_model
@@ -20,6 +21,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+_TEST_LOG_KEY = generate_skey("localhost/moderation-ledger")[0]
+
+
+@pytest.fixture(autouse=True)
+def log_signing_key(settings: Any) -> None:
+    """Tests run with DEBUG off, where the log key must come from settings, as in production."""
+    settings.LEDGER_LOG_SIGNING_KEY = _TEST_LOG_KEY
 
 
 @pytest.fixture

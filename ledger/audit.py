@@ -1,0 +1,115 @@
+"""Recompute the whole log from what is stored, and say where it first goes wrong (floor 2).
+
+Unlike the outside monitor (ledger.verify), this reads the database directly, so it also checks
+the stored subtree hashes and the head that answer proofs, not only what the API serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from ledger import merkle, note
+from ledger.log import signer
+from ledger.models import Checkpoint, LogHead
+
+CHUNK = 5000
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_index: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, message: str, index: int | None = None) -> None:
+        self.problems.append(message)
+        # Entries are read in order and each leaf's own check comes before the nodes it
+        # completes, so the first problem found is the most precise one.
+        if index is not None and self.first_bad_index is None:
+            self.first_bad_index = index
+
+
+def _entries() -> Iterator[tuple[int, str, bytes]]:
+    last = -1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'SELECT "index", payload, leaf_hash FROM ledger_logentry WHERE "index" > %s '
+                'ORDER BY "index" LIMIT %s',
+                [last, CHUNK],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        for index, payload, leaf in rows:
+            yield int(index), payload, bytes(leaf)
+        last = int(rows[-1][0])
+
+
+def _stored_nodes() -> dict[tuple[int, int], bytes]:
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT level, "index", hash FROM ledger_lognode')
+        return {(int(lv), int(i)): bytes(h) for lv, i, h in cursor.fetchall()}
+
+
+def audit_log() -> AuditReport:
+    """Recompute every leaf from its payload, every stored node, and the root at every
+    checkpoint; verify every checkpoint's signature. Stops listing leaves after the first few."""
+    report = AuditReport()
+    checkpoints = {c.size: c for c in Checkpoint.objects.order_by("size")}
+    verifier = signer().verifier
+    nodes = _stored_nodes()
+    tree = merkle.CompactRange()
+    expected = 0
+    for index, payload, stored_leaf in _entries():
+        if index != expected:
+            report.fail(f"entry {expected} is missing (next stored index is {index})", expected)
+            break
+        leaf = merkle.leaf_hash(payload.encode())
+        if leaf != stored_leaf:
+            report.fail(f"entry {index}: leaf hash does not match its payload", index)
+        for node in tree.append(leaf):
+            if node.level > 0 and nodes.get((node.level, node.index)) != node.hash:
+                first_leaf = node.index << node.level
+                report.fail(
+                    f"stored node {node.level}/{node.index} (entries {first_leaf} to "
+                    f"{first_leaf + (1 << node.level) - 1}) does not match the entries",
+                    first_leaf,
+                )
+        expected += 1
+        checkpoint = checkpoints.get(tree.size)
+        if checkpoint is not None:
+            _check_checkpoint(report, checkpoint, tree.root(), verifier)
+    report.entries = expected
+    report.checkpoints = len(checkpoints)
+    for size in checkpoints:
+        if size > expected:
+            report.fail(f"checkpoint at size {size} is beyond the {expected} stored entries")
+    head = LogHead.objects.filter(pk=1).first()
+    if head is not None and head.size != expected:
+        report.fail(f"the log head says {head.size} entries; {expected} are stored")
+    return report
+
+
+def _check_checkpoint(
+    report: AuditReport, checkpoint: Checkpoint, root: bytes, verifier: note.Verifier
+) -> None:
+    try:
+        body = note.parse_checkpoint(note.verify_note(checkpoint.note, [verifier]))
+    except note.NoteError as exc:
+        report.fail(f"checkpoint at size {checkpoint.size}: bad signed note ({exc})")
+        return
+    if body.size != checkpoint.size or body.root != bytes(checkpoint.root):
+        report.fail(f"checkpoint at size {checkpoint.size}: note and row disagree")
+    if body.root != root:
+        report.fail(
+            f"checkpoint at size {checkpoint.size}: signed root does not match the entries",
+        )
