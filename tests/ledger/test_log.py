@@ -133,9 +133,12 @@ def test_the_log_tables_reject_update_and_delete(platform, model_v1, statement):
     record(platform, 4)
     log.seal_checkpoint()
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
 
 
 def test_roots_and_proofs_from_stored_hashes_match_a_tree_built_from_the_leaves(platform, model_v1):
