@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger import log, note
 from moderation import services
 from tests.factories import as_input, decision_payload, human_payload
 
@@ -98,5 +99,14 @@ def test_a_creator_opens_the_notice_link_from_the_api_in_a_browser(
     assert "Excluded from search" in page.locator("dl").inner_text()
     assert page.locator("#silent-warning").is_visible()
     assert "hate-speech version v1" in page.locator("#model").inner_text()
+    # Once the log signs its next checkpoint, the creator can download a receipt.
+    assert page.locator("#receipt-link").count() == 0
+    log.seal_checkpoint()
+    page.reload()
+    with page.expect_download() as download:
+        page.locator("#receipt-link").click()
+    receipt = Path(download.value.path()).read_bytes()
+    leaf = bytes.fromhex(page.locator("#leaf-hash").inner_text())
+    assert note.verify_tlog_proof(receipt, leaf, [log.signer().verifier], log.origin())
     if os.environ.get("LEDGER_SCREENSHOTS"):
         page.screenshot(path=str(DOCS / "notice-page.png"), full_page=True)
