@@ -28,14 +28,24 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from moderation import selectors, services
+from moderation import forwarding, selectors, services
 from moderation.forms import (
+    EuForwardingForm,
     IssueApiKeyForm,
     RecordDecisionForm,
     RegisterModelVersionForm,
     RegisterPolicyForm,
 )
-from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
+from moderation.models import (
+    ApiKey,
+    Decision,
+    DetectionModel,
+    DsaSubmission,
+    EuForwarding,
+    ModelVersion,
+    Platform,
+    Policy,
+)
 from moderation.vocabulary import (
     SILENT_VISIBILITY,
     Action,
@@ -855,3 +865,65 @@ def _chain_rows(decision: Decision) -> list[dict[str, Any]]:
         }
         for d in chain
     ]
+
+
+# --- forwarding to the EU -------------------------------------------------------------------
+
+
+@admin.register(EuForwarding)
+class EuForwardingAdmin(ReadOnlyAdmin):
+    """Giving a token again (the add form) replaces it; there is no other way to edit one."""
+
+    list_display = ("platform", "enabled", "endpoint", "paused_reason", "updated_at")
+    list_select_related = ("platform",)
+    fields = ("platform", "enabled", "endpoint", "paused_reason", "created_at", "updated_at")
+    readonly_fields = fields
+    add_form_class = EuForwardingForm
+    add_title = "Forward a platform's statements to the EU"
+    add_intro = (
+        "Every restriction the platform records from now on is sent to the EU DSA Transparency "
+        "Database. Giving a new token for a platform replaces the old one and resumes paused "
+        "forwarding."
+    )
+    submit_label = "Save token"
+
+    def add_with_service(self, request: HttpRequest, form: EuForwardingForm) -> HttpResponse | None:
+        configured = forwarding.configure_eu_forwarding(**form.cleaned_data)
+        self.log_addition(request, configured, [{"added": {}}])
+        self.message_user(
+            request, f"Saved the EU token for {configured.platform}.", messages.SUCCESS
+        )
+        return self.redirect_to(configured)
+
+
+@admin.register(DsaSubmission)
+class DsaSubmissionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "decision",
+        "platform",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "eu_uuid",
+        "submitted_at",
+    )
+    list_filter = ("state", "platform")
+    list_select_related = ("platform", "decision")
+    search_fields = ("decision__public_id", "decision__puid")
+    show_full_result_count = False
+    readonly_fields = (
+        "decision",
+        "platform",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "outcome_unknown",
+        "eu_uuid",
+        "submitted_at",
+        "last_error",
+        "created_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

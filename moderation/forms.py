@@ -393,3 +393,19 @@ class RegisterModelVersionForm(forms.Form):
     card_url = forms.URLField(
         label="Model card URL", max_length=500, required=False, assume_scheme="https"
     )
+
+
+class EuForwardingForm(forms.Form):
+    platform = forms.ModelChoiceField(queryset=Platform.objects.all())
+    api_token = forms.CharField(
+        label="EU API token",
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again.",
+    )
+    endpoint = forms.URLField(
+        required=False,
+        max_length=500,
+        help_text="Empty: the EU's production API (LEDGER_EU_API_URL); the sandbox's to test.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True)

@@ -714,3 +714,25 @@ def test_every_admin_page_loads(
     admin_client: Client, url: str, recorded: Recorded, api_key: str
 ) -> None:
     assert admin_client.get(url).status_code == 200
+
+
+def test_staff_give_a_platforms_eu_token_in_the_admin_and_it_is_stored_encrypted(
+    admin_client, platform
+):
+    response = admin_client.post(
+        "/admin/moderation/euforwarding/add/",
+        {"platform": platform.pk, "api_token": "eu-token-from-admin", "enabled": "on"},
+    )
+
+    assert response.status_code == 302
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT encrypted_token, enabled FROM moderation_euforwarding")
+        token, enabled = cursor.fetchone()
+    assert "eu-token-from-admin" not in token and enabled
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "eu-token-from-admin" not in page
+
+
+def test_the_eu_outbox_is_listed_read_only(admin_client, platform):
+    assert admin_client.get("/admin/moderation/dsasubmission/").status_code == 200
+    assert admin_client.get("/admin/moderation/dsasubmission/add/").status_code == 403
