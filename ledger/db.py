@@ -94,16 +94,38 @@ def _prepare_for(
     rows: Iterable[Sequence[Any]],
 ) -> list[list[Any]]:
     by_column = {f.column: f for f in model._meta.concrete_fields}
-    fields = [by_column[c] for c in columns]
-    json_columns = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
-    prepared = []
-    for row in rows:
-        values = []
-        for i, (field, value) in enumerate(zip(fields, row, strict=True)):
-            if i in json_columns:
-                # JSON columns arrive already encoded; SQLite stores that text as it is.
-                values.append(value)
-            else:
-                values.append(field.get_db_prep_save(value, connection))
-        prepared.append(values)
-    return prepared
+    converters = [_converter(connection, by_column[c]) for c in columns]
+    return [
+        [
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(converters, row, strict=True)
+        ]
+        for row in rows
+    ]
+
+
+def _converter(connection: BaseDatabaseWrapper, field: models.Field[Any, Any]) -> Any:
+    """How a value of this column is stored, or None where the driver stores it as it is.
+
+    `get_db_prep_save` per value is the general answer but costs a few microseconds each; the
+    common column types are mapped once per batch instead.
+    """
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, models.JSONField):
+        return None  # JSON columns arrive already encoded
+    if isinstance(
+        target,
+        models.CharField | models.TextField | models.IntegerField | models.FloatField,
+    ) and not isinstance(target, models.UUIDField):
+        return None
+    if isinstance(target, models.BooleanField | models.BinaryField):
+        return None
+    if isinstance(target, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(target, models.DateField):
+        return connection.ops.adapt_datefield_value
+
+    def prepare(value: Any) -> Any:
+        return target.get_db_prep_save(value, connection)
+
+    return prepare

@@ -34,7 +34,12 @@ _SCHEMAS, SCHEMA_COMPONENTS = json_schema()
 
 
 def notice_url(request: Request | None, token: str) -> str:
-    path = reverse("notice", args=[token])
+    return notice_prefix(request) + token
+
+
+def notice_prefix(request: Request | None) -> str:
+    """The notice link without its token; computed once per request for a batch's links."""
+    path = reverse("notice", args=["TOKEN"]).removesuffix("TOKEN")
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL + path
     return request.build_absolute_uri(path) if request is not None else path
@@ -178,12 +183,12 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
         return data
 
 
-def receipt(request: Request, recorded: services.Recorded) -> dict[str, Any]:
+def receipt(prefix: str, recorded: services.Recorded) -> dict[str, Any]:
     return {
         "id": str(recorded.public_id),
         "puid": recorded.puid,
         "status": "created" if recorded.created else "existing",
-        "notice_url": notice_url(request, recorded.notice_token),
+        "notice_url": prefix + recorded.notice_token,
         "log_index": recorded.log_index,
         "leaf_hash": recorded.leaf_hash.hex(),
     }
@@ -271,8 +276,9 @@ class DecisionBatchApi(APIView):
         items = decode_batch(_require_json(request), max_items=settings.LEDGER_MAX_BATCH)
         results = services.record_decisions(platform=client_platform(request), decisions=items)
         created = any(r.created for r in results)
+        prefix = notice_prefix(request)
         return Response(
-            {"decisions": [receipt(request, r) for r in results]},
+            {"decisions": [receipt(prefix, r) for r in results]},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

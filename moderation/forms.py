@@ -406,6 +406,7 @@ class EuForwardingForm(forms.Form):
     endpoint = forms.URLField(
         required=False,
         max_length=500,
+        assume_scheme="https",
         help_text="Empty: the EU's production API (LEDGER_EU_API_URL); the sandbox's to test.",
     )
     enabled = forms.BooleanField(required=False, initial=True)

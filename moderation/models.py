@@ -165,12 +165,17 @@ class Decision(models.Model):
     append_only = True
 
     public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="decisions")
+    # No index of its own: (platform, puid) and (platform, decided_at) lead with it. Every
+    # index is paid for on every insert.
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="decisions", db_index=False
+    )
     puid = models.CharField("platform's decision id", max_length=500)
     # SHA-256 of the decision as submitted, to tell a harmless resend from a conflicting one.
     submission_digest = models.CharField(max_length=64)
-    # The unguessable part of the creator's notice link.
-    notice_token = models.CharField(max_length=64, unique=True)
+    # The unguessable part of the creator's notice link (unique by a constraint below, which,
+    # unlike unique=True, adds no second LIKE index on PostgreSQL).
+    notice_token = models.CharField(max_length=64)
     # The decision's entry in the transparency log, appended in the same transaction.
     log_entry = models.OneToOneField(
         "ledger.LogEntry",
@@ -221,8 +226,14 @@ class Decision(models.Model):
     source_identity = models.CharField(max_length=500, blank=True)
     automated_detection = models.BooleanField()
     automated_decision = models.CharField(max_length=40, choices=AutomatedDecision.choices)
+    # Indexed by (model_version, action) below.
     model_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        db_index=False,
     )
     score = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)
@@ -257,6 +268,7 @@ class Decision(models.Model):
         constraints = [
             # Idempotency: a platform's own id names one decision forever.
             models.UniqueConstraint(fields=["platform", "puid"], name="decision_unique_puid"),
+            models.UniqueConstraint(fields=["notice_token"], name="decision_unique_notice_token"),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
                 name="decision_score_unit_interval",

@@ -357,9 +357,9 @@ def record_decisions(
     Platform.objects.select_for_update().filter(pk=platform.pk).exists()
     existing = {
         row[0]: row[1:]
-        for row in Decision.objects.filter(
-            platform=platform, puid__in=list(first_index)
-        ).values_list(
+        for row in Decision.objects.filter(platform=platform, puid__in=list(first_index))
+        .order_by()
+        .values_list(
             "puid",
             "public_id",
             "submission_digest",
