@@ -94,33 +94,51 @@ def _lock_head() -> LogHead:
 
 
 def size() -> int:
-    head = LogHead.objects.filter(pk=1).only("size").first()
-    return head.size if head else 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT size FROM ledger_loghead WHERE id = 1")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 # --- reads: hashes, roots, proofs -----------------------------------------------------------
 
 
-def _fetch(nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored hashes of these perfect subtrees, in at most two queries."""
-    found: dict[tuple[int, int], bytes] = {}
+def _fetch(
+    nodes: Sequence[tuple[int, int]], tree_size: int | None = None
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of these perfect subtrees, in one round trip.
+
+    With `tree_size`, the same statement reads the log's size and refuses a tree larger than
+    the log: a proof is one query, which is most of what it costs (bench/log_bench.py).
+    """
     leaves = [index for level, index in nodes if level == 0]
     inner = [(level, index) for level, index in nodes if level > 0]
-    with connection.cursor() as cursor:
-        if leaves:
-            marks = ", ".join(["%s"] * len(leaves))
-            cursor.execute(
-                f'SELECT "index", leaf_hash FROM ledger_logentry WHERE "index" IN ({marks})',
-                leaves,
-            )
-            found.update(((0, int(i)), bytes(h)) for i, h in cursor.fetchall())
-        if inner:
-            where = " OR ".join(['(level = %s AND "index" = %s)'] * len(inner))
-            cursor.execute(
-                f'SELECT level, "index", hash FROM ledger_lognode WHERE {where}',
-                [v for pair in inner for v in pair],
-            )
-            found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in cursor.fetchall())
+    parts: list[str] = []
+    params: list[int] = []
+    if leaves:
+        parts.append(
+            f'SELECT 0, "index", leaf_hash FROM ledger_logentry '
+            f'WHERE "index" IN ({", ".join(["%s"] * len(leaves))})'
+        )
+        params.extend(leaves)
+    if inner:
+        where = " OR ".join(['(level = %s AND "index" = %s)'] * len(inner))
+        parts.append(f'SELECT level, "index", hash FROM ledger_lognode WHERE {where}')
+        params.extend(v for pair in inner for v in pair)
+    if tree_size is not None:
+        parts.append("SELECT -1, size, NULL FROM ledger_loghead WHERE id = 1")
+    found: dict[tuple[int, int], bytes] = {}
+    size = 0
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for level, index, digest in cursor.fetchall():
+                if level == -1:
+                    size = int(index)
+                else:
+                    found[(int(level), int(index))] = bytes(digest)
+    if tree_size is not None and not 0 < tree_size <= size:
+        raise LogError(f"tree_size must be between 1 and the log's size ({size})")
     missing = [n for n in nodes if n not in found]
     if missing:
         raise LogError(f"stored subtree hashes missing: {missing[:5]}")
@@ -149,27 +167,19 @@ def root(tree_size: int) -> bytes:
     return result
 
 
-def _check_sizes(tree_size: int) -> None:
-    current = size()
-    if not 0 < tree_size <= current:
-        raise LogError(f"tree_size must be between 1 and the log's size ({current})")
-
-
 def inclusion_proof(index: int, tree_size: int) -> list[bytes]:
-    _check_sizes(tree_size)
     if not 0 <= index < tree_size:
         raise LogError(f"index must be between 0 and tree_size - 1 ({tree_size - 1})")
-    hashes = _fetch(merkle.inclusion_proof_nodes(index, tree_size))
+    hashes = _fetch(merkle.inclusion_proof_nodes(index, tree_size), tree_size)
     return merkle.inclusion_proof(
         index, tree_size, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
     )
 
 
 def consistency_proof(first: int, second: int) -> list[bytes]:
-    _check_sizes(second)
     if not 0 < first <= second:
         raise LogError("first must be between 1 and second")
-    hashes = _fetch(merkle.consistency_proof_nodes(first, second))
+    hashes = _fetch(merkle.consistency_proof_nodes(first, second), second)
     return merkle.consistency_proof(
         first, second, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
     )
