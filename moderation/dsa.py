@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from typing import Any, TypeVar
 
 import msgspec
@@ -327,6 +328,24 @@ def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
         ),
         {},
     )
+
+
+def check_statements(
+    items: list[Any],
+) -> tuple[list[DecisionIn], dict[str, dict[str, list[str]]], list[str]]:
+    """A batch, as the EU checks it: each statement's errors keyed `statement_N`, then the
+    puids the batch repeats (refused as a whole, before anything is looked up)."""
+    decisions: list[DecisionIn] = []
+    errors: dict[str, dict[str, list[str]]] = {}
+    for index, item in enumerate(items):
+        decision, item_errors = check_statement(item)
+        if decision is None:
+            errors[f"statement_{index}"] = item_errors
+        else:
+            decisions.append(decision)
+    counts = Counter(d.puid for d in decisions)
+    repeated = sorted(puid for puid, n in counts.items() if n > 1)
+    return decisions, errors, repeated
 
 
 def _conditional_text(

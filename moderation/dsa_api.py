@@ -174,21 +174,12 @@ class StatementBatchApi(DsaView):
             )
             return Response({"message": message, "errors": {"statements": [message]}}, status=422)
 
-        decisions = []
-        errors: dict[str, Any] = {}
-        for index, item in enumerate(statements):
-            decision, item_errors = dsa.check_statement(item)
-            if decision is None:
-                errors[f"statement_{index}"] = item_errors
-            else:
-                decisions.append(decision)
+        decisions, errors, repeated = dsa.check_statements(statements)
         if errors:
             return Response(
                 {"message": "The statements are invalid; none was recorded.", "errors": errors},
                 status=422,
             )
-        puids = [d.puid for d in decisions]
-        repeated = sorted({p for p in puids if puids.count(p) > 1})
         if repeated:
             return self._not_unique(repeated)
         platform = client_platform(request)
