@@ -13,5 +13,8 @@ class LedgerConfig(AppConfig):
         # configured broker while keeping `python -m ledger.verify` free of Django and Celery.
         from ledger import celery  # noqa: F401
         from ledger.db import install_append_only_triggers
+        from ledger.log import forget_cached_nodes
 
         post_migrate.connect(install_append_only_triggers, dispatch_uid="ledger-append-only")
+        # A flush (tests) throws the log away; the next log reuses the same node positions.
+        post_migrate.connect(forget_cached_nodes, dispatch_uid="ledger-node-cache")

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from ledger import log
 from ledger.db import append_only_models
 from ledger.note import generate_skey
 from moderation import services
@@ -30,6 +31,14 @@ _TEST_LOG_KEY = generate_skey("localhost/moderation-ledger")[0]
 def log_signing_key(settings: Any) -> None:
     """Tests run with DEBUG off, where the log key must come from settings, as in production."""
     settings.LEDGER_LOG_SIGNING_KEY = _TEST_LOG_KEY
+
+
+@pytest.fixture(autouse=True)
+def fresh_node_cache() -> Iterator[None]:
+    """Each test's log is rolled back; the immutable-node cache must not outlive it."""
+    log.forget_cached_nodes()
+    yield
+    log.forget_cached_nodes()
 
 
 @pytest.fixture
