@@ -86,6 +86,11 @@ class DsaView(APIView):
                 "permalink": self_url,
                 "self": self_url,
                 "notice_url": notice_url(self.request, decision.notice_token),
+                # The ledger's receipt: where the statement sits in the transparency log.
+                "log_index": decision.log_entry_id,
+                "leaf_hash": bytes(decision.log_entry.leaf_hash).hex(),
+                "receipt_url": notice_url(self.request, decision.notice_token)
+                + "/receipt.tlog-proof",
             }
         )
         return data

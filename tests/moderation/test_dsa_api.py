@@ -27,7 +27,17 @@ def rows() -> int:
         return int(cursor.fetchone()[0])
 
 
-SERVER_FIELDS = {"uuid", "created_at", "platform_name", "permalink", "self", "notice_url"}
+SERVER_FIELDS = {
+    "uuid",
+    "created_at",
+    "platform_name",
+    "permalink",
+    "self",
+    "notice_url",
+    "log_index",
+    "leaf_hash",
+    "receipt_url",
+}
 
 
 @pytest.mark.parametrize(
