@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from ledger import log, note
 from moderation import services
@@ -102,11 +103,15 @@ def test_a_creator_opens_the_notice_link_from_the_api_in_a_browser(
     # Once the log signs its next checkpoint, the creator can download a receipt.
     assert page.locator("#receipt-link").count() == 0
     log.seal_checkpoint()
+    # Inside Playwright's event loop Django opens a connection of its own for this context;
+    # close it, or the test database cannot be dropped at the end of the session.
+    connections.close_all()
     page.reload()
     with page.expect_download() as download:
         page.locator("#receipt-link").click()
     receipt = Path(download.value.path()).read_bytes()
     leaf = bytes.fromhex(page.locator("#leaf-hash").inner_text())
     assert note.verify_tlog_proof(receipt, leaf, [log.signer().verifier], log.origin())
+    connections.close_all()
     if os.environ.get("LEDGER_SCREENSHOTS"):
         page.screenshot(path=str(DOCS / "notice-page.png"), full_page=True)
