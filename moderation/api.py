@@ -28,7 +28,15 @@ from moderation.schemas import (
     decode_decision,
     json_schema,
 )
-from moderation.vocabulary import Action, Category, DecisionType, Ground
+from moderation.vocabulary import (
+    CATEGORY_FIELDS,
+    GROUND_FIELDS,
+    RESTRICTION_FIELDS,
+    Action,
+    Category,
+    DecisionType,
+    Ground,
+)
 
 _SCHEMAS, SCHEMA_COMPONENTS = json_schema()
 
@@ -98,28 +106,9 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
             "decision_type",
             "action",
             "supersedes",
-            "decision_visibility",
-            "decision_visibility_other",
-            "end_date_visibility_restriction",
-            "decision_monetary",
-            "decision_monetary_other",
-            "end_date_monetary_restriction",
-            "decision_provision",
-            "end_date_service_restriction",
-            "decision_account",
-            "end_date_account_restriction",
-            "account_type",
-            "decision_ground",
-            "decision_ground_reference_url",
-            "illegal_content_legal_ground",
-            "illegal_content_explanation",
-            "incompatible_content_ground",
-            "incompatible_content_explanation",
-            "incompatible_content_illegal",
-            "category",
-            "category_addition",
-            "category_specification",
-            "category_specification_other",
+            *RESTRICTION_FIELDS,
+            *GROUND_FIELDS,
+            *CATEGORY_FIELDS,
             "policy",
             "policy_version",
             "decision_facts",

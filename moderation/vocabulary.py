@@ -220,3 +220,35 @@ class Action(models.TextChoices):
 class SubjectKind(models.TextChoices):
     ACCOUNT = "account", "Account"
     CONTENT = "content", "Content"
+
+
+# The statement-of-reasons fields in the DSA schema's order, by group. Every representation of
+# a decision that follows that schema (the API's output, the admin's form) lists them from here.
+RESTRICTION_FIELDS = (
+    "decision_visibility",
+    "decision_visibility_other",
+    "end_date_visibility_restriction",
+    "decision_monetary",
+    "decision_monetary_other",
+    "end_date_monetary_restriction",
+    "decision_provision",
+    "end_date_service_restriction",
+    "decision_account",
+    "end_date_account_restriction",
+    "account_type",
+)
+GROUND_FIELDS = (
+    "decision_ground",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "incompatible_content_illegal",
+)
+CATEGORY_FIELDS = (
+    "category",
+    "category_addition",
+    "category_specification",
+    "category_specification_other",
+)
