@@ -37,7 +37,8 @@ class AuditReport:
             self.first_bad_index = index
 
 
-def _entries() -> Iterator[tuple[int, str, bytes]]:
+def _chunks() -> Iterator[list[tuple[int, str, bytes]]]:
+    """The entries in order, a chunk at a time, so memory stays flat however long the log."""
     last = -1
     while True:
         with connection.cursor() as cursor:
@@ -46,17 +47,30 @@ def _entries() -> Iterator[tuple[int, str, bytes]]:
                 'ORDER BY "index" LIMIT %s',
                 [last, CHUNK],
             )
-            rows = cursor.fetchall()
+            rows = [(int(i), p, bytes(h)) for i, p, h in cursor.fetchall()]
         if not rows:
             return
-        for index, payload, leaf in rows:
-            yield int(index), payload, bytes(leaf)
-        last = int(rows[-1][0])
+        yield rows
+        last = rows[-1][0]
 
 
-def _stored_nodes() -> dict[tuple[int, int], bytes]:
+def _nodes_completed_by(first: int, last: int) -> dict[tuple[int, int], bytes]:
+    """The stored nodes that leaves first..last complete: node (L, i) is completed by leaf
+    (i + 1) * 2^L - 1, so each level contributes one index range."""
+    terms: list[str] = []
+    params: list[int] = []
+    for level in range(1, (last + 1).bit_length() + 1):
+        low = -(-(first + 1) // (1 << level)) - 1
+        high = (last + 1) // (1 << level) - 1
+        if low <= high:
+            terms.append('(level = %s AND "index" BETWEEN %s AND %s)')
+            params.extend((level, low, high))
+    if not terms:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute('SELECT level, "index", hash FROM ledger_lognode')
+        cursor.execute(
+            f'SELECT level, "index", hash FROM ledger_lognode WHERE {" OR ".join(terms)}', params
+        )
         return {(int(lv), int(i)): bytes(h) for lv, i, h in cursor.fetchall()}
 
 
@@ -66,28 +80,24 @@ def audit_log() -> AuditReport:
     report = AuditReport()
     checkpoints = {c.size: c for c in Checkpoint.objects.order_by("size")}
     verifier = signer().verifier
-    nodes = _stored_nodes()
     tree = merkle.CompactRange()
-    expected = 0
-    for index, payload, stored_leaf in _entries():
-        if index != expected:
-            report.fail(f"entry {expected} is missing (next stored index is {index})", expected)
-            break
-        leaf = merkle.leaf_hash(payload.encode())
-        if leaf != stored_leaf:
-            report.fail(f"entry {index}: leaf hash does not match its payload", index)
-        for node in tree.append(leaf):
-            if node.level > 0 and nodes.get((node.level, node.index)) != node.hash:
-                first_leaf = node.index << node.level
+    for chunk in _chunks():
+        nodes = _nodes_completed_by(chunk[0][0], chunk[-1][0])
+        for index, payload, stored_leaf in chunk:
+            if index != tree.size:
+                # A gap: nothing after it can be placed in the tree.
                 report.fail(
-                    f"stored node {node.level}/{node.index} (entries {first_leaf} to "
-                    f"{first_leaf + (1 << node.level) - 1}) does not match the entries",
-                    first_leaf,
+                    f"entry {tree.size} is missing (next stored index is {index})", tree.size
                 )
-        expected += 1
-        checkpoint = checkpoints.get(tree.size)
-        if checkpoint is not None:
-            _check_checkpoint(report, checkpoint, tree.root(), verifier)
+                return _finish(report, checkpoints, tree.size)
+            _check_entry(report, tree, nodes, index, payload, stored_leaf)
+            checkpoint = checkpoints.get(tree.size)
+            if checkpoint is not None:
+                _check_checkpoint(report, checkpoint, tree.root(), verifier)
+    return _finish(report, checkpoints, tree.size)
+
+
+def _finish(report: AuditReport, checkpoints: dict[int, Checkpoint], expected: int) -> AuditReport:
     report.entries = expected
     report.checkpoints = len(checkpoints)
     for size in checkpoints:
@@ -97,6 +107,27 @@ def audit_log() -> AuditReport:
     if head is not None and head.size != expected:
         report.fail(f"the log head says {head.size} entries; {expected} are stored")
     return report
+
+
+def _check_entry(
+    report: AuditReport,
+    tree: merkle.CompactRange,
+    nodes: dict[tuple[int, int], bytes],
+    index: int,
+    payload: str,
+    stored_leaf: bytes,
+) -> None:
+    leaf = merkle.leaf_hash(payload.encode())
+    if leaf != stored_leaf:
+        report.fail(f"entry {index}: leaf hash does not match its payload", index)
+    for node in tree.append(leaf):
+        if node.level > 0 and nodes.get((node.level, node.index)) != node.hash:
+            first_leaf = node.index << node.level
+            report.fail(
+                f"stored node {node.level}/{node.index} (entries {first_leaf} to "
+                f"{first_leaf + (1 << node.level) - 1}) does not match the entries",
+                first_leaf,
+            )
 
 
 def _check_checkpoint(

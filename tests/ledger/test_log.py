@@ -399,3 +399,25 @@ def test_concurrent_writers_get_gapless_indices_in_commit_order(platform, model_
     payload_puids = [json.loads(p)["puid"] for _, t, p, _ in entries if t == "decision"]
     for start in range(0, 210, 7):
         assert len({p.rsplit("-", 1)[0] for p in payload_puids[start : start + 7]}) == 1
+
+
+def test_verify_log_reads_the_log_in_chunks_and_still_checks_every_node(
+    platform, model_v1, capsys, monkeypatch
+):
+    from ledger import audit
+
+    monkeypatch.setattr(audit, "CHUNK", 7)  # chunks that cut across every subtree size
+    record(platform, 60)
+    log.seal_checkpoint()
+    call_command("verify_log")
+    assert "OK 61 entries and 1 checkpoints verified." in capsys.readouterr().out
+
+    with triggers_disabled("ledger_lognode") as cursor:
+        cursor.execute(
+            'UPDATE ledger_lognode SET hash = %s WHERE level = 2 AND "index" = 9',
+            [hashlib.sha256(b"forged").digest()],
+        )
+
+    with pytest.raises(CommandError, match="first bad index: 36"):
+        call_command("verify_log")
+    assert "stored node 2/9 (entries 36 to 39)" in capsys.readouterr().err
