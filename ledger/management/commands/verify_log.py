@@ -25,4 +25,8 @@ class Command(BaseCommand):
         more = len(report.problems) - 20
         if more > 0:
             self.stderr.write(f"... and {more} more problems")
+        if report.first_bad_index is None:
+            raise CommandError(
+                "every entry is intact; a checkpoint or the head is not", returncode=1
+            )
         raise CommandError(f"first bad index: {report.first_bad_index}", returncode=1)
