@@ -14,7 +14,9 @@ each, and remembers what it verified in a JSON state file for the next run:
   log neither rewrote nor dropped anything it had signed.
 - ``entries`` (or ``entry N``): every entry added since the last run hashes to its served leaf
   hash and, all together, to the checkpoint root. This catches a payload edited in the
-  database after it was signed, naming the first bad index.
+  database after it was signed, naming the first bad index. Entries verified by an earlier
+  run are not fetched again, so an old entry edited after this monitor saw it goes unnoticed
+  unless ``--full`` is given: it re-fetches and re-hashes every entry from index 0.
 - ``receipt FILE``: a C2SP tlog-proof a creator was given is signed by the log, its inclusion
   proof holds, its checkpoint is consistent with the current one, and the log still serves
   the same payload.
@@ -286,11 +288,13 @@ class Monitor:
         state: State,
         *,
         check_entries: bool = True,
+        full: bool = False,
         out: TextIO | None = None,
     ) -> None:
         self._fetch = fetch
         self.previous = state
         self.check_entries = check_entries
+        self.full = full
         self._out = out
         self.results: list[CheckResult] = []
         self.verified_state: State | None = None
@@ -476,8 +480,12 @@ class Monitor:
     # --- entries
 
     def _check_entries(self, checkpoint: note.Checkpoint) -> list[tuple[int, bytes]] | None:
-        """Verifies the entries not yet verified; the new compact range state, or None."""
-        verified = merkle.CompactRange(self.previous.compact_range)
+        """Verifies the entries not yet verified (all of them when ``full``); the new compact
+        range state, or None."""
+        # The stored compact range stands for the entries as they were served when verified;
+        # only fetching them again shows whether the log serves them the same today.
+        base = [] if self.full else self.previous.compact_range
+        verified = merkle.CompactRange(base)
         start = verified.size
         leaves: list[bytes] = []
         try:
@@ -488,10 +496,16 @@ class Monitor:
             self._fail("entries", exc)
             return None
         if verified.root() != checkpoint.root:
-            check, detail = self._locate_mismatch(start, leaves, checkpoint)
+            check, detail = self._locate_mismatch(base, leaves, checkpoint)
             self._fail(check, detail)
             return None
-        if leaves:
+        if self.full:
+            self._ok(
+                "entries",
+                f"all {len(leaves)} entries (0..{checkpoint.size - 1}) fetched again: each "
+                "matches its leaf hash and together they match the checkpoint root",
+            )
+        elif leaves:
             self._ok(
                 "entries",
                 f"{len(leaves)} new entries ({start}..{checkpoint.size - 1}) match their leaf "
@@ -521,23 +535,25 @@ class Monitor:
                 index += 1
 
     def _locate_mismatch(
-        self, start: int, leaves: list[bytes], checkpoint: note.Checkpoint
+        self, base: list[tuple[int, bytes]], leaves: list[bytes], checkpoint: note.Checkpoint
     ) -> tuple[str, str]:
         """Names the first entry from which the served entries stop matching the signed tree.
 
         Each served leaf hash matched its payload, so the payload and the leaf hash were both
-        changed (or entries were swapped). Bisect with consistency proofs: the prefix
-        [0, start) is known good, the whole of [0, size) bad, and a prefix is good exactly
-        when a proof shows its root is a prefix of the checkpoint's. A proof cannot be forged,
-        so "good" is certain; "bad" means the prefix differs or the log could not prove it.
+        changed (or entries were swapped). ``base`` is the compact range of the entries before
+        ``leaves``. Bisect with consistency proofs: the prefix [0, start) is known good, the
+        whole of [0, size) bad, and a prefix is good exactly when a proof shows its root is a
+        prefix of the checkpoint's. A proof cannot be forged, so "good" is certain; "bad"
+        means the prefix differs or the log could not prove it.
         """
+        start = merkle.CompactRange(base).size
         low, high = start, checkpoint.size
         if low == high:
             return ("entries", f"the {start} verified entries do not hash to the checkpoint root")
         try:
             while high - low > 1:
                 middle = (low + high) // 2
-                prefix = merkle.CompactRange(self.previous.compact_range)
+                prefix = merkle.CompactRange(base)
                 prefix.extend(leaves[: middle - start])
                 proof = self._consistency_proof(middle, checkpoint.size)
                 if merkle.verify_consistency(
@@ -738,11 +754,20 @@ def _parser() -> argparse.ArgumentParser:
         "--origin",
         help="the log's checkpoint origin; default: the first checkpoint's, then pinned",
     )
-    parser.add_argument(
+    entries = parser.add_mutually_exclusive_group()
+    entries.add_argument(
         "--no-entries",
         dest="entries",
         action="store_false",
         help="skip downloading and hashing the new entries (signature and proofs only)",
+    )
+    entries.add_argument(
+        "--full",
+        action="store_true",
+        help=(
+            "download and hash every entry from index 0, not only those added since the last "
+            "run: catches an old entry edited after it was verified (run it periodically)"
+        ),
     )
     parser.add_argument(
         "--receipt",
@@ -780,7 +805,11 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     monitor = Monitor(
-        fetch or http_fetcher(url, args.timeout), state, check_entries=args.entries, out=out
+        fetch or http_fetcher(url, args.timeout),
+        state,
+        check_entries=args.entries,
+        full=args.full,
+        out=out,
     )
     try:
         passed = monitor.run(receipts)

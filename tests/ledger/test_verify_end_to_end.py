@@ -74,3 +74,30 @@ def test_the_monitor_follows_the_log_and_catches_a_tampered_row(
     assert code == 1
     assert f"FAIL entry {recorded[3].log_index}" in out
     assert not fresh_state.exists()  # nothing is trusted from a failed run
+
+
+def test_an_old_row_tampered_after_the_monitor_saw_it_is_caught_only_by_full(
+    live_server, flushable_append_only_tables, platform, model_v1, tmp_path
+):
+    recorded = services.record_decisions(
+        platform=platform, decisions=[as_input(decision_payload()) for _ in range(20)]
+    )
+    log.seal_checkpoint()
+    state = tmp_path / "monitor.json"
+    code, out = run(live_server.url, state)
+    assert code == 0, out
+
+    tamper_payload(recorded[3].log_index)
+    services.record_decisions(platform=platform, decisions=[as_input(decision_payload())])
+    log.seal_checkpoint()
+    plain, plain_out = run(live_server.url, state)
+    saved = state.read_bytes()
+    full, full_out = run(live_server.url, state, "--full")
+
+    # A plain run fetches only the entry added since: the edited old row goes unseen.
+    assert plain == 0, plain_out
+    assert "OK entries: 1 new entries" in plain_out
+    assert full == 1, full_out
+    assert "OK consistency" in full_out
+    assert f"FAIL entry {recorded[3].log_index}: leaf hash does not match its payload" in full_out
+    assert state.read_bytes() == saved

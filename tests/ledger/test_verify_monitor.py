@@ -423,6 +423,104 @@ def test_missing_entries_below_the_checkpoint_size_fail(state: Path) -> None:
     assert fails(lines) == ["FAIL entry 4: the log serves no entry 4 below its checkpoint size 6"]
 
 
+# --full: entries verified by an earlier run, fetched again.
+
+
+def test_an_old_entry_edited_after_it_was_verified_passes_a_plain_run_and_fails_full(
+    state: Path,
+) -> None:
+    log = FakeLog().grow(10)
+    log.seal()
+    assert run(log, state)[0] == EXIT_OK
+    log.served_payloads[3] = decision(3, tag="-edited")
+    log.grow(12).seal()
+    log.requests.clear()
+
+    plain_code, plain_lines = run(log, state)
+
+    # The plain run only fetches what it has not seen: it cannot notice the edit.
+    assert plain_code == EXIT_OK, plain_lines
+    assert [r for r in log.requests if r.startswith("/api/v1/log/entries")] == [
+        "/api/v1/log/entries?start=10&end=12"
+    ]
+    before = state.read_bytes()
+    log.requests.clear()
+
+    code, lines = run(log, state, "--full")
+
+    assert code == EXIT_FAILED
+    assert "/api/v1/log/entries?start=0&end=12" in log.requests
+    assert "OK consistency: size 12 unchanged, same root" in lines
+    assert fails(lines) == ["FAIL entry 3: leaf hash does not match its payload"]
+    assert state.read_bytes() == before
+
+
+def test_full_locates_an_old_entry_rewritten_with_its_leaf_hash(state: Path) -> None:
+    log = FakeLog().grow(40)
+    log.seal()
+    assert run(log, state)[0] == EXIT_OK
+    edited = decision(13, tag="-edited")
+    log.served_payloads[13] = edited
+    log.served_leaf_hashes[13] = merkle.leaf_hash(edited.encode()).hex()
+    assert run(log, state)[0] == EXIT_OK
+
+    code, lines = run(log, state, "--full")
+
+    assert code == EXIT_FAILED
+    assert fails(lines) == [
+        "FAIL entry 13: payload and leaf hash as served are not the signed ones: the entries "
+        "before it are proven to match the checkpoint, the tree including it is not"
+    ]
+
+
+def test_full_on_an_honest_log_fetches_every_page_again_and_saves_the_same_state(
+    state: Path,
+) -> None:
+    log = FakeLog().grow(1500)
+    log.seal()
+    assert run(log, state)[0] == EXIT_OK
+    log.grow(2100).seal()
+    assert run(log, state, "--no-entries")[0] == EXIT_OK
+    log.requests.clear()
+
+    code, lines = run(log, state, "--full")
+
+    assert code == EXIT_OK, lines
+    assert [r for r in log.requests if r.startswith("/api/v1/log/entries")] == [
+        "/api/v1/log/entries?start=0&end=1000",
+        "/api/v1/log/entries?start=1000&end=2000",
+        "/api/v1/log/entries?start=2000&end=2100",
+    ]
+    assert (
+        "OK entries: all 2100 entries (0..2099) fetched again: each matches its leaf hash and "
+        "together they match the checkpoint root"
+    ) in lines
+    saved = json.loads(state.read_text())
+    assert (saved["size"], saved["entries_verified"]) == (2100, 2100)
+
+
+def test_full_still_refuses_a_log_inconsistent_with_the_stored_checkpoint(state: Path) -> None:
+    honest = FakeLog().grow(5)
+    honest.seal()
+    assert run(honest, state)[0] == EXIT_OK
+    fork = FakeLog(honest.signer).grow(3).grow(8, tag="-rewritten")
+    fork.seal()
+
+    code, lines = run(fork, state, "--full")
+
+    assert code == EXIT_FAILED
+    assert [line.split(":")[0] for line in fails(lines)] == ["FAIL consistency"]
+    assert not any(r.startswith("/api/v1/log/entries") for r in fork.requests)
+
+
+def test_full_and_no_entries_together_are_a_usage_error(state: Path) -> None:
+    log = FakeLog().grow(2)
+    log.seal()
+
+    assert run(log, state, "--full", "--no-entries")[0] == EXIT_ERROR
+    assert not state.exists()
+
+
 # Receipts.
 
 
