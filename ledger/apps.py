@@ -18,3 +18,5 @@ class LedgerConfig(AppConfig):
         post_migrate.connect(install_append_only_triggers, dispatch_uid="ledger-append-only")
         # A flush (tests) throws the log away; the next log reuses the same node positions.
         post_migrate.connect(forget_cached_nodes, dispatch_uid="ledger-node-cache")
+        # The start-up checks of a production configuration (keys, secrets) register on import.
+        from ledger import checks  # noqa: F401

@@ -121,6 +121,28 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+# On PostgreSQL each process keeps a bounded pool of connections (Django's psycopg pool), so
+# the number of connections is at most DATABASE_POOL_MAX per process whatever the number of
+# threads: without it, every runserver thread opened its own persistent connection and 20
+# concurrent clients exhausted PostgreSQL's max_connections. A request waits up to
+# DATABASE_POOL_TIMEOUT seconds for a free connection. DATABASE_POOL_MAX=0 turns the pool off
+# (then DATABASE_CONN_MAX_AGE applies, e.g. behind PgBouncer).
+DATABASE_POOL_MIN = env_int("DATABASE_POOL_MIN", 1)
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 10)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 30)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX > 0:
+    if not 0 <= DATABASE_POOL_MIN <= DATABASE_POOL_MAX:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN ({DATABASE_POOL_MIN}) must be between 0 and DATABASE_POOL_MAX "
+            f"({DATABASE_POOL_MAX})"
+        )
+    # Django refuses a pool together with persistent connections: the pool keeps them.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DATABASE_POOL_MIN,
+        "max_size": DATABASE_POOL_MAX,
+        "timeout": DATABASE_POOL_TIMEOUT,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server read while the Celery worker writes; the busy timeout makes a
@@ -160,12 +182,38 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "moderation.api.exception_handler",
     # The EU's limits for its API, per key here (per token there); counted in the default
-    # cache, so per process unless CACHES points at a shared store.
+    # cache, so per process unless REDIS_URL puts it on Redis (CACHES below).
     "DEFAULT_THROTTLE_RATES": {
         "dsa_second": os.environ.get("LEDGER_DSA_RATE_PER_SECOND", "200/s"),
         "dsa_minute": os.environ.get("LEDGER_DSA_RATE_PER_MINUTE", "12000/m"),
     },
     "UNAUTHENTICATED_USER": None,
+}
+
+
+def redis_cache(url: str) -> dict[str, object]:
+    """The default cache on Redis, shared by every process that names the same URL."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            # Not the URL itself: it may carry the Redis password.
+            "REDIS_URL / CACHE_URL must be a redis://, rediss:// or unix:// URL, got one "
+            f"starting {url.split(':', 1)[0]!r}"
+        )
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "ledger",
+    }
+
+
+# The EU rate limits (DSA throttles) and anything else counted in the default cache must be
+# shared by every web process, or each process counts alone. REDIS_URL (or CACHE_URL) puts the
+# default cache on Redis; without it the cache is per process (development, tests).
+_CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
+CACHES: dict[str, dict[str, object]] = {
+    "default": redis_cache(_CACHE_URL)
+    if _CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 SPECTACULAR_SETTINGS = {
@@ -241,6 +289,10 @@ if not DEBUG and not LEDGER_LOG_SIGNING_KEY:
 LEDGER_EU_API_URL = os.environ.get(
     "LEDGER_EU_API_URL", "https://transparency.dsa.ec.europa.eu/api/v1"
 )
+# Forwarding sends the platform's EU token to its endpoint, so by default only https endpoints
+# whose host resolves to public (globally routable) addresses are accepted, at PUT and again
+# at each send. On for tests against a local fake of the EU and for private deployments.
+LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS = env_bool("LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS", False)
 # The EU takes 1 to 100 statements per call; a ledger may allow more.
 LEDGER_DSA_MAX_BATCH = env_int("LEDGER_DSA_MAX_BATCH", 100)
 
