@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.validators import RegexValidator
 from django.urls import reverse
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +27,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from moderation import forwarding, selectors, services
 from moderation.auth import client_platform
 from moderation.models import Decision, ModelVersion, Policy
+from moderation.rules import MAX_DATE, MIN_CONTENT_DATE
 from moderation.schemas import (
+    MAX_INT32,
+    SLUG_PATTERN,
     BatchInputError,
     InputError,
     decode_batch,
@@ -186,12 +195,30 @@ def receipt(prefix: str, recorded: services.Recorded) -> dict[str, Any]:
 # --- decisions ----------------------------------------------------------------------------
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO time that has a UTC equivalent: "0001-01-01T00:00:00+14:00" parses, but its UTC
+    time is in year 0, and the database adapter's conversion would raise OverflowError."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        parsed: dt.datetime | None = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(dt.UTC)
+            except OverflowError as exc:
+                raise forms.ValidationError("Out of range.", code="invalid") from exc
+        return parsed
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class DecisionFilter(django_filters.FilterSet):
     puid = django_filters.CharFilter()
     action = django_filters.ChoiceFilter(choices=Action.choices)
     decision_type = django_filters.ChoiceFilter(choices=DecisionType.choices)
-    decided_after = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
-    decided_before = django_filters.IsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
+    decided_after = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
+    decided_before = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
 
     class Meta:
         model = Decision
@@ -205,6 +232,9 @@ def _require_json(request: Request) -> bytes:
     return request.body
 
 
+BIGINT_MAX = 2**63 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
 _ERROR_SCHEMA = {
     "type": "object",
     "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}},
@@ -217,6 +247,16 @@ class NewestFirst(CursorPagination):
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF checks a cursor's offset but not its position, which it compares with the id:
+        a forged position ("abc", a NUL, 10**30) would fail in the query, not here."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            position = str(cursor.position)
+            if not _INTEGER.fullmatch(position) or not -BIGINT_MAX <= int(position) <= BIGINT_MAX:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class DecisionListCreateApi(generics.ListAPIView[Decision]):
@@ -285,21 +325,92 @@ class DecisionDetailApi(generics.RetrieveAPIView[Decision]):
 
 
 class StrictSerializer(serializers.Serializer[Any]):
-    """Refuses fields it does not know, instead of silently ignoring them."""
+    """Refuses fields it does not know, instead of silently ignoring them, and names them
+    together with every other problem of the body."""
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return attrs
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value: dict[str, Any] = super().to_internal_value(data)
+        except ValidationError as exc:
+            raise ValidationError({**errors, **exc.detail}) from exc  # type: ignore[dict-item]
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+# Strict JSON types: DRF's fields coerce ("0.5" and true become numbers, 5 becomes "5"), so a
+# client's type error would be recorded as something it did not mean.
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSlugField(StrictCharField):
+    """A slug, whole value: DRF's SlugField anchors with $, which passes "spam\\n"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators.append(
+            RegexValidator(SLUG_PATTERN, message="Letters, numbers, underscores or hyphens only.")
+        )
+
+
+class StrictURLField(serializers.URLField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class BoundedDateField(serializers.DateField):
+    """An ISO date between `low` and `high`, both included."""
+
+    def __init__(self, *, low: dt.date, high: dt.date, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.low, self.high = low, high
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        parsed: dt.date = super().to_internal_value(value)
+        if not self.low <= parsed <= self.high:
+            raise ValidationError(f"Must be between {self.low} and {self.high}.")
+        return parsed
 
 
 class ModelVersionIn(StrictSerializer):
-    name = serializers.SlugField(max_length=100)
-    version = serializers.CharField(max_length=64)
-    released_at = serializers.DateField()
-    threshold = serializers.FloatField(min_value=0.0, max_value=1.0)
-    card_url = serializers.URLField(max_length=500, required=False, default="")
+    name = StrictSlugField(max_length=100)
+    version = StrictCharField(max_length=64, trim_whitespace=False)
+    released_at = BoundedDateField(low=MIN_CONTENT_DATE, high=MAX_DATE)
+    threshold = StrictFloatField(min_value=0.0, max_value=1.0)
+    card_url = StrictURLField(max_length=500, required=False, default="")
 
 
 class ModelVersionOut(serializers.ModelSerializer[ModelVersion]):
@@ -334,14 +445,14 @@ class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
 
 
 class PolicyIn(StrictSerializer):
-    key = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1, required=False)
-    title = serializers.CharField(max_length=200)
+    key = StrictSlugField(max_length=100)
+    version = StrictIntegerField(min_value=1, max_value=MAX_INT32, required=False)
+    title = StrictCharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     ground = serializers.ChoiceField(choices=Ground.choices)
-    clause = serializers.CharField(max_length=500)
-    url = serializers.URLField(max_length=500, required=False, default="")
-    summary = serializers.CharField(max_length=5000, required=False, default="")
+    clause = StrictCharField(max_length=500)
+    url = StrictURLField(max_length=500, required=False, default="")
+    summary = StrictCharField(max_length=5000, required=False, default="")
 
 
 class PolicyOut(serializers.ModelSerializer[Policy]):
@@ -403,6 +514,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return _error(413, "The request body is too large.", {})
     if isinstance(exc, ValidationError):
         return _error(400, "Invalid input; nothing was recorded.", exc.detail)
+    if isinstance(exc, ParseError):
+        return _error(400, str(exc.detail), {})
     return drf_exception_handler(exc, context)
 
 
@@ -447,9 +560,12 @@ def _error(code: int, detail: str, errors: Any) -> Response:
 
 
 class EuForwardingIn(StrictSerializer):
-    api_token = serializers.CharField(max_length=500, write_only=True)
-    endpoint = serializers.URLField(max_length=500, required=False, default="")
-    enabled = serializers.BooleanField(required=False, default=True)
+    api_token = StrictCharField(max_length=500, write_only=True)
+    # The token goes there: https on public addresses only, unless the setting allows others.
+    endpoint = serializers.URLField(
+        max_length=500, required=False, default="", validators=[forwarding.validate_endpoint]
+    )
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class EuForwardingApi(APIView):

@@ -29,6 +29,8 @@ from moderation.vocabulary import (
 MAX_DATE = dt.date(2038, 1, 1)
 MIN_CONTENT_DATE = dt.date(2000, 1, 1)
 MIN_APPLICATION_DATE = dt.date(2020, 1, 1)
+MIN_END_DATE = MIN_CONTENT_DATE
+MIN_DECIDED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # Clocks drift: a decision dated a little ahead of ours is accepted.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -79,10 +81,7 @@ def check_decision(
         add("content_date", f"Must be between {MIN_CONTENT_DATE} and {MAX_DATE}.")
     if not MIN_APPLICATION_DATE <= d.application_date <= MAX_DATE:
         add("application_date", f"Must be between {MIN_APPLICATION_DATE} and {MAX_DATE}.")
-    if d.decided_at is not None and d.decided_at > now + FUTURE_TOLERANCE:
-        add("decided_at", "Must not be in the future.")
-    if d.notified_at is not None and d.notified_at > now + FUTURE_TOLERANCE:
-        add("notified_at", "Must not be in the future.")
+    _check_times(d, add, now)
 
     if d.source_type == Source.VOLUNTARY:
         d.source_identity = None
@@ -97,6 +96,34 @@ def check_decision(
     if d.supersedes_puid is not None and d.supersedes_puid == d.puid:
         add("supersedes_puid", "A decision cannot supersede itself.")
     return errors
+
+
+def _check_times(d: DecisionIn, add: AddError, now: dt.datetime) -> None:
+    """Decision and notification times: from 2000 in UTC, not in the future, notified after
+    decided. Checked in UTC, after conversion: "0001-01-01T00:00:00+14:00" is a valid ISO time
+    whose UTC date is in year 0, which neither Python nor a later read can represent."""
+    in_utc: dict[str, dt.datetime] = {}
+    for field in ("decided_at", "notified_at"):
+        value: dt.datetime | None = getattr(d, field)
+        if value is None:
+            continue
+        try:
+            utc = value.astimezone(dt.UTC)
+        except OverflowError:
+            add(field, _before_2000(field) if value.year < 2000 else "Must not be in the future.")
+            continue
+        if utc < MIN_DECIDED_AT:
+            add(field, _before_2000(field))
+        elif utc > now + FUTURE_TOLERANCE:
+            add(field, "Must not be in the future.")
+        else:
+            in_utc[field] = utc
+    if len(in_utc) == 2 and in_utc["notified_at"] < in_utc["decided_at"]:
+        add("notified_at", "Must not be before decided_at.")
+
+
+def _before_2000(field: str) -> str:
+    return f"Must not be before {MIN_DECIDED_AT.isoformat()} (in UTC)."
 
 
 def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
@@ -143,7 +170,10 @@ def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
         if end > MAX_DATE:
             add(end_field, f"Must not be after {MAX_DATE}.")
         elif not strict:
+            # The EU's own bounds: none below, for its compatible API.
             continue
+        elif end < MIN_END_DATE:
+            add(end_field, f"Must be between {MIN_END_DATE} and {MAX_DATE}.")
         elif not getattr(d, restriction_field):
             add(end_field, f"Only allowed with {restriction_field}.")
         elif end < d.application_date:

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 import msgspec
@@ -34,16 +35,21 @@ from moderation.vocabulary import (
     Visibility,
 )
 
-PUID_PATTERN = r"^[a-zA-Z0-9_-]+$"
+# \A and \Z, not ^ and $: in Python's re, $ also matches before a final newline, so "abc\n"
+# would pass. The OpenAPI schema shows the ECMA-262 anchors (see `json_schema`).
+PUID_PATTERN = r"\A[a-zA-Z0-9_-]+\Z"
 Puid = Annotated[str, Meta(min_length=1, max_length=500, pattern=PUID_PATTERN)]
 Text500 = Annotated[str, Meta(max_length=500)]
 Text2000 = Annotated[str, Meta(max_length=2000)]
 Text5000 = Annotated[str, Meta(max_length=5000)]
 NonEmpty500 = Annotated[str, Meta(min_length=1, max_length=500)]
-Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[-a-zA-Z0-9_]+$")]
+SLUG_PATTERN = r"\A[-a-zA-Z0-9_]+\Z"
+Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
 UnitInterval = Annotated[float, Meta(ge=0.0, le=1.0)]
 AwareDatetime = Annotated[dt.datetime, Meta(tz=True)]
 YesNo = Literal["Yes", "No"]
+# PostgreSQL's integer: a larger policy version cannot be stored or looked up.
+MAX_INT32 = 2**31 - 1
 
 
 class Subject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -54,7 +60,7 @@ class Subject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ContentId(msgspec.Struct, forbid_unknown_fields=True):
-    ean_13: Annotated[str, Meta(pattern=r"^[0-9]{13}$")] = msgspec.field(name="EAN-13")
+    ean_13: Annotated[str, Meta(pattern=r"\A[0-9]{13}\Z")] = msgspec.field(name="EAN-13")
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -88,7 +94,7 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     category_specification: list[Keyword] = []
     category_specification_other: Text500 | None = None
     policy: Slug | None = None
-    policy_version: Annotated[int, Meta(ge=1)] | None = None
+    policy_version: Annotated[int, Meta(ge=1, le=MAX_INT32)] | None = None
     decision_facts: Annotated[str, Meta(min_length=1, max_length=5000)]
     internal_notes: Text5000 | None = None
 
@@ -157,13 +163,24 @@ def field_error(exc: msgspec.ValidationError) -> dict[str, list[str]]:
     return {path: [message]}
 
 
+NUL_MESSAGE = "Must not contain NUL characters (\\u0000)."
+# JSON can carry a NUL only as this escape (a raw control character is malformed JSON), so a
+# body without it needs no walk: the hot path pays one bytes search.
+_NUL_ESCAPE = b"\\u0000"
+
+
 def decode_decision(body: bytes) -> DecisionIn:
     try:
-        return _decision_decoder.decode(body)
+        decision = _decision_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise InputError("The decision is invalid.", field_error(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise InputError(f"Malformed JSON: {exc}") from exc
+    except _UNPARSABLE as exc:
+        raise InputError(unparsable_message(exc)) from exc
+    if _NUL_ESCAPE in body:
+        errors = nul_errors(decision)
+        if errors:
+            raise InputError("The decision is invalid.", errors)
+    return decision
 
 
 def decode_batch(body: bytes, *, max_items: int) -> list[DecisionIn]:
@@ -171,8 +188,8 @@ def decode_batch(body: bytes, *, max_items: int) -> list[DecisionIn]:
         batch = _batch_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise InputError("The batch is invalid.", field_error(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise InputError(f"Malformed JSON: {exc}") from exc
+    except _UNPARSABLE as exc:
+        raise InputError(unparsable_message(exc)) from exc
     if not batch.decisions:
         raise InputError("The batch is empty.", {"decisions": ["At least one decision."]})
     if len(batch.decisions) > max_items:
@@ -187,9 +204,49 @@ def decode_batch(body: bytes, *, max_items: int) -> list[DecisionIn]:
             items.append(_decision_decoder.decode(raw))
         except msgspec.ValidationError as exc:
             errors[index] = field_error(exc)
+        except _UNPARSABLE as exc:
+            errors[index] = {"non_field_errors": [unparsable_message(exc)]}
+    if _NUL_ESCAPE in body:
+        decoded = iter(items)
+        for index in range(len(batch.decisions)):
+            if index not in errors and (item_errors := nul_errors(next(decoded))):
+                errors[index] = item_errors
     if errors:
         raise BatchInputError(errors)
     return items
+
+
+# What a body that is not JSON we can read raises: msgspec's own error, invalid UTF-8 (which
+# msgspec reports as Python's UnicodeDecodeError), and nesting deeper than the interpreter's
+# recursion limit, where msgspec stops instead of exhausting the C stack.
+_UNPARSABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def unparsable_message(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    if isinstance(exc, RecursionError):
+        return "Malformed JSON: nested too deeply."
+    return f"Malformed JSON: {exc}"
+
+
+def nul_errors(decision: msgspec.Struct) -> dict[str, list[str]]:
+    """{path: [message]} for every text field holding a NUL, which PostgreSQL cannot store."""
+    return {path: [NUL_MESSAGE] for path in _nul_paths(decision, "")}
+
+
+def _nul_paths(value: object, path: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path or "non_field_errors"
+    elif isinstance(value, msgspec.Struct):
+        for name, encoded in zip(
+            value.__struct_fields__, value.__struct_encode_fields__, strict=True
+        ):
+            yield from _nul_paths(getattr(value, name), f"{path}.{encoded}" if path else encoded)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}[{index}]")
 
 
 def json_schema() -> tuple[dict[str, object], dict[str, object]]:
@@ -202,7 +259,22 @@ def json_schema() -> tuple[dict[str, object], dict[str, object]]:
         "required": ["decisions"],
         "properties": {"decisions": {"type": "array", "items": single, "maxItems": 1000}},
     }
+    _ecma_anchors(components)
     return {"single": single, "batch": batch}, components
+
+
+def _ecma_anchors(schema: object) -> None:
+    """Rewrite Python's \\A...\\Z anchors as ECMA-262's ^...$, which JSON Schema patterns use
+    and which, there, match only at the very end (no final-newline exception)."""
+    if isinstance(schema, dict):
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and pattern.startswith("\\A") and pattern.endswith("\\Z"):
+            schema["pattern"] = "^" + pattern[2:-2] + "$"
+        for value in schema.values():
+            _ecma_anchors(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _ecma_anchors(value)
 
 
 def _enum_schema(t: type) -> dict[str, object]:
