@@ -20,6 +20,12 @@ from tests.fake_eu import FakeEu
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def private_endpoints_allowed(settings) -> None:
+    """The fake EU listens on 127.0.0.1, which production refuses (see test_eu_endpoints)."""
+    settings.LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS = True
+
+
 @pytest.fixture
 def eu() -> Iterator[FakeEu]:
     with FakeEu(token="eu-secret-token") as fake:
@@ -114,7 +120,7 @@ def test_what_the_eu_receives_is_the_statement_of_reasons(linked, platform, eu):
         received.extend(statements)
         from moderation.eu_client import submit_statements
 
-        return submit_statements(endpoint, token, statements)
+        return submit_statements(endpoint, token, statements, allow_private=True)
 
     forwarding.forward_due_statements(platform=platform, submit=capture)
 
