@@ -14,7 +14,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.utils import timezone
 
-from moderation import services
+from moderation import forwarding, services
 from moderation.models import ApiKey, ModelVersion, Platform, Policy
 from moderation.schemas import PUID_PATTERN, DecisionIn, field_error
 from moderation.vocabulary import (
@@ -392,5 +392,7 @@ class EuForwardingForm(forms.Form):
         max_length=500,
         assume_scheme="https",
         help_text="Empty: the EU's production API (LEDGER_EU_API_URL); the sandbox's to test.",
+        # The token goes there: https on public addresses only (as the API checks).
+        validators=[forwarding.validate_endpoint],
     )
     enabled = forms.BooleanField(required=False, initial=True)

@@ -209,3 +209,19 @@ def test_a_passing_dns_failure_at_send_leaves_the_rows_due_and_forwarding_on(api
 )
 def test_public_means_globally_routable_unicast_with_embedded_ipv4_looked_through(address, public):
     assert eu_client.is_public_address(address) is public
+
+
+def test_the_admin_form_refuses_a_private_endpoint_too(admin_client, platform):
+    response = admin_client.post(
+        "/admin/moderation/euforwarding/add/",
+        {
+            "platform": platform.pk,
+            "api_token": "eu-token-from-admin",
+            "endpoint": "http://169.254.169.254/latest",
+            "enabled": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "must be an https URL" in response.content.decode()
+    assert not EuForwarding.objects.exists()
