@@ -1,12 +1,17 @@
 """Recompute the whole log from what is stored, and say where it first goes wrong (floor 2).
 
 Unlike the outside monitor (ledger.verify), this reads the database directly, so it also checks
-the stored subtree hashes and the head that answer proofs, not only what the API serves.
+the stored subtree hashes and the head that answer proofs, not only what the API serves, and
+that every row the public sees is bound to its entry: for each entry type with a registered
+binding (decisions, policies and model versions, registered by `moderation`, which this floor
+must not import), the payload is rebuilt from the row and the rows it names and compared byte
+for byte with the entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -16,6 +21,20 @@ from ledger.log import signer
 from ledger.models import Checkpoint, LogHead
 
 CHUNK = 5000
+# Rows pointing beyond the end of the log are listed up to this many.
+BEYOND_LIMIT = 20
+
+# A binding checker gets the entries of its type whose indices lie in [first, last] (their
+# payloads by index; `last` None means "to the end", with no entries) and yields a problem
+# (index, message) for every entry whose row is missing or rebuilds to other bytes, and for
+# every row in that range that points at no entry of its type.
+BindingChecker = Callable[[Mapping[int, str], int, "int | None"], Iterable[tuple[int, str]]]
+_bindings: dict[str, BindingChecker] = {}
+
+
+def register_binding(entry_type: str, checker: BindingChecker) -> None:
+    """Bind the rows behind `entry_type`'s entries to them (called from an AppConfig.ready)."""
+    _bindings[str(entry_type)] = checker
 
 
 @dataclass
@@ -37,17 +56,17 @@ class AuditReport:
             self.first_bad_index = index
 
 
-def _chunks() -> Iterator[list[tuple[int, str, bytes]]]:
+def _chunks() -> Iterator[list[tuple[int, str, str, bytes]]]:
     """The entries in order, a chunk at a time, so memory stays flat however long the log."""
     last = -1
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                'SELECT "index", payload, leaf_hash FROM ledger_logentry WHERE "index" > %s '
-                'ORDER BY "index" LIMIT %s',
+                'SELECT "index", entry_type, payload, leaf_hash FROM ledger_logentry '
+                'WHERE "index" > %s ORDER BY "index" LIMIT %s',
                 [last, CHUNK],
             )
-            rows = [(int(i), p, bytes(h)) for i, p, h in cursor.fetchall()]
+            rows = [(int(i), t, p, bytes(h)) for i, t, p, h in cursor.fetchall()]
         if not rows:
             return
         yield rows
@@ -76,36 +95,64 @@ def _nodes_completed_by(first: int, last: int) -> dict[tuple[int, int], bytes]:
 
 def audit_log() -> AuditReport:
     """Recompute every leaf from its payload, every stored node, and the root at every
-    checkpoint; verify every checkpoint's signature. Stops listing leaves after the first few."""
+    checkpoint; verify every checkpoint's signature and the head; rebuild every bound row's
+    payload. Stops at the first gap."""
     report = AuditReport()
     checkpoints = {c.size: c for c in Checkpoint.objects.order_by("size")}
     verifier = signer().verifier
     tree = merkle.CompactRange()
     for chunk in _chunks():
         nodes = _nodes_completed_by(chunk[0][0], chunk[-1][0])
-        for index, payload, stored_leaf in chunk:
+        unbound = _binding_problems(chunk)
+        for index, _, payload, stored_leaf in chunk:
             if index != tree.size:
                 # A gap: nothing after it can be placed in the tree.
                 report.fail(
                     f"entry {tree.size} is missing (next stored index is {index})", tree.size
                 )
-                return _finish(report, checkpoints, tree.size)
-            _check_entry(report, tree, nodes, index, payload, stored_leaf)
+                return _finish(report, checkpoints, tree)
+            _check_entry(report, tree, nodes, index, payload, stored_leaf, unbound.get(index, []))
             checkpoint = checkpoints.get(tree.size)
             if checkpoint is not None:
                 _check_checkpoint(report, checkpoint, tree.root(), verifier)
-    return _finish(report, checkpoints, tree.size)
+    for checker in _bindings.values():
+        beyond = checker({}, tree.size, None)
+        for index, message in itertools.islice(beyond, BEYOND_LIMIT):
+            report.fail(message, index)
+    return _finish(report, checkpoints, tree)
 
 
-def _finish(report: AuditReport, checkpoints: dict[int, Checkpoint], expected: int) -> AuditReport:
+def _binding_problems(chunk: list[tuple[int, str, str, bytes]]) -> dict[int, list[str]]:
+    """Every bound row of the chunk's index range checked against its entry, by index."""
+    by_type: dict[str, dict[int, str]] = {t: {} for t in _bindings}
+    for index, entry_type, payload, _ in chunk:
+        if entry_type in by_type:
+            by_type[entry_type][index] = payload
+    problems: dict[int, list[str]] = {}
+    for entry_type, checker in _bindings.items():
+        for index, message in checker(by_type[entry_type], chunk[0][0], chunk[-1][0]):
+            problems.setdefault(index, []).append(message)
+    return problems
+
+
+def _finish(
+    report: AuditReport, checkpoints: dict[int, Checkpoint], tree: merkle.CompactRange
+) -> AuditReport:
+    expected = tree.size
     report.entries = expected
     report.checkpoints = len(checkpoints)
     for size in checkpoints:
         if size > expected:
             report.fail(f"checkpoint at size {size} is beyond the {expected} stored entries")
     head = LogHead.objects.filter(pk=1).first()
-    if head is not None and head.size != expected:
+    if head is None:
+        if expected or checkpoints:
+            report.fail(f"the log head is missing; {expected} entries are stored")
+        return report
+    if head.size != expected:
         report.fail(f"the log head says {head.size} entries; {expected} are stored")
+    elif [[level, digest.hex()] for level, digest in tree.state] != head.frontier:
+        report.fail("the log head's frontier does not match the stored entries")
     return report
 
 
@@ -116,10 +163,13 @@ def _check_entry(
     index: int,
     payload: str,
     stored_leaf: bytes,
+    unbound: list[str],
 ) -> None:
     leaf = merkle.leaf_hash(payload.encode())
     if leaf != stored_leaf:
         report.fail(f"entry {index}: leaf hash does not match its payload", index)
+    for message in unbound:
+        report.fail(message, index)
     for node in tree.append(leaf):
         if node.level > 0 and nodes.get((node.level, node.index)) != node.hash:
             first_leaf = node.index << node.level

@@ -1,9 +1,19 @@
-"""Database plumbing shared by every app: append-only triggers and the bulk row writer.
+"""Database plumbing shared by every app: the guards that keep records fixed, and the bulk row
+writer.
 
-A model opts into append-only storage with the class attribute `append_only = True`. After
-every `migrate`, `install_append_only_triggers` (re)creates a trigger on its table that rejects
-UPDATE and DELETE. It runs after each migration rather than once in a migration because
-SQLite rebuilds a table (and drops its triggers) whenever a later migration alters it.
+A model opts into append-only storage with the class attribute `append_only = True`, and fixes
+columns that published records show with `immutable_fields = ("name", ...)`. After every
+`migrate`, `install_append_only_triggers` (re)creates the triggers that enforce both, and the
+one that lets the log head only grow. It runs after each migration rather than once in a
+migration because SQLite rebuilds a table (and drops its triggers) whenever a later migration
+alters it.
+
+What the triggers refuse, on PostgreSQL and on SQLite alike:
+- on an append-only table: UPDATE, DELETE, and on PostgreSQL TRUNCATE (a statement trigger:
+  row triggers never see a TRUNCATE; SQLite has none);
+- on an immutable column: an UPDATE that changes its value;
+- on the log head: an UPDATE that does not grow `size`, a DELETE, a TRUNCATE. Without this an
+  emptied log with its head reset would look like a fresh, valid log.
 """
 
 from __future__ import annotations
@@ -15,12 +25,35 @@ from django.apps import apps as global_apps
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-APPEND_ONLY_MESSAGE = "is append-only: UPDATE and DELETE are rejected"
+APPEND_ONLY_MESSAGE = "is append-only: UPDATE, DELETE and TRUNCATE are rejected"
+IMMUTABLE_MESSAGE = "is immutable: names that published records show never change"
+HEAD_MESSAGE = "only grows: an UPDATE must raise size; DELETE and TRUNCATE are rejected"
+LOG_HEAD_TABLE = "ledger_loghead"
 
-_PG_FUNCTION = f"""
+_PG_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION ledger_reject_change() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'table % {APPEND_ONLY_MESSAGE}', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION ledger_reject_rename() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'column %.% {IMMUTABLE_MESSAGE}', TG_TABLE_NAME, TG_ARGV[0]
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION ledger_head_only_grows() RETURNS trigger AS $$
+BEGIN
+    -- Nested, not one condition: NEW and OLD do not exist in a statement (TRUNCATE) trigger.
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.size > OLD.size AND NEW.id = OLD.id THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'table % {HEAD_MESSAGE} (% refused)', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
@@ -31,12 +64,27 @@ def append_only_models() -> list[type[models.Model]]:
     return [m for m in global_apps.get_models() if getattr(m, "append_only", False)]
 
 
+def immutable_columns() -> list[tuple[str, str]]:
+    """(table, column) of every field a model declares in `immutable_fields`."""
+    found = []
+    for model in global_apps.get_models():
+        for name in getattr(model, "immutable_fields", ()):
+            field = model._meta.get_field(name)
+            assert isinstance(field, models.Field) and field.column is not None
+            found.append((model._meta.db_table, field.column))
+    return found
+
+
 def trigger_statements(vendor: str, table: str) -> list[str]:
+    """The triggers that make `table` append-only."""
     if vendor == "postgresql":
         return [
             f'CREATE OR REPLACE TRIGGER "{table}_append_only" '
             f'BEFORE UPDATE OR DELETE ON "{table}" '
-            "FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()"
+            "FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()",
+            f'CREATE OR REPLACE TRIGGER "{table}_no_truncate" '
+            f'BEFORE TRUNCATE ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()",
         ]
     if vendor == "sqlite":
         return [
@@ -48,14 +96,79 @@ def trigger_statements(vendor: str, table: str) -> list[str]:
     raise NotImplementedError(f"append-only triggers are not written for {vendor}")
 
 
+def immutable_column_statements(vendor: str, table: str, column: str) -> list[str]:
+    """A trigger that refuses an UPDATE changing `column`; writing the same value is allowed
+    (Django's `save()` without `update_fields` rewrites every column)."""
+    name = f"{table}_fixed_{column}"
+    if vendor == "postgresql":
+        return [
+            f'CREATE OR REPLACE TRIGGER "{name}" BEFORE UPDATE OF "{column}" ON "{table}" '
+            f'FOR EACH ROW WHEN (OLD."{column}" IS DISTINCT FROM NEW."{column}") '
+            f"EXECUTE FUNCTION ledger_reject_rename('{column}')"
+        ]
+    if vendor == "sqlite":
+        return [
+            f'CREATE TRIGGER IF NOT EXISTS "{name}" BEFORE UPDATE OF "{column}" ON "{table}" '
+            f'WHEN OLD."{column}" IS NOT NEW."{column}" '
+            f"BEGIN SELECT RAISE(ABORT, 'column {table}.{column} {IMMUTABLE_MESSAGE}'); END"
+        ]
+    raise NotImplementedError(f"immutable-column triggers are not written for {vendor}")
+
+
+def log_head_statements(vendor: str) -> list[str]:
+    table = LOG_HEAD_TABLE
+    if vendor == "postgresql":
+        return [
+            f'CREATE OR REPLACE TRIGGER "{table}_only_grows" BEFORE UPDATE OR DELETE ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION ledger_head_only_grows()",
+            f'CREATE OR REPLACE TRIGGER "{table}_no_truncate" BEFORE TRUNCATE ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_head_only_grows()",
+        ]
+    if vendor == "sqlite":
+        return [
+            f'CREATE TRIGGER IF NOT EXISTS "{table}_only_grows" BEFORE UPDATE ON "{table}" '
+            "WHEN NEW.size <= OLD.size OR NEW.id IS NOT OLD.id "
+            f"BEGIN SELECT RAISE(ABORT, '{table} {HEAD_MESSAGE}'); END",
+            f'CREATE TRIGGER IF NOT EXISTS "{table}_no_delete" BEFORE DELETE ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, '{table} {HEAD_MESSAGE}'); END",
+        ]
+    raise NotImplementedError(f"log head triggers are not written for {vendor}")
+
+
 def install_append_only_triggers(using: str = "default", **_: Any) -> None:
+    """Install every guard (append-only tables, immutable columns, the log head); idempotent."""
     connection = connections[using]
+    vendor = connection.vendor
+    statements: list[str] = []
+    for model in append_only_models():
+        statements += trigger_statements(vendor, model._meta.db_table)
+    for table, column in immutable_columns():
+        statements += immutable_column_statements(vendor, table, column)
+    statements += log_head_statements(vendor)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_PG_FUNCTION)
-        for model in append_only_models():
-            for statement in trigger_statements(connection.vendor, model._meta.db_table):
-                cursor.execute(statement)
+        if vendor == "postgresql":
+            cursor.execute(_PG_FUNCTIONS)
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def drop_emptying_guards(using: str = "default") -> None:
+    """Drop the triggers that stop the guarded tables from being emptied wholesale: TRUNCATE
+    on PostgreSQL, DELETE on SQLite (where Django's flush deletes).
+
+    Only for throwing a whole database's contents away: a test database's flush (which emits
+    post_migrate, so the triggers come back) or a benchmark's reset (which reinstalls them with
+    `install_append_only_triggers`). UPDATE stays refused meanwhile.
+    """
+    connection = connections[using]
+    tables = [m._meta.db_table for m in append_only_models()] + [LOG_HEAD_TABLE]
+    suffix = "no_truncate" if connection.vendor == "postgresql" else "no_delete"
+    with connection.cursor() as cursor:
+        for table in tables:
+            if connection.vendor == "postgresql":
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_{suffix}" ON "{table}"')
+            else:
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{table}_{suffix}"')
 
 
 def insert_rows(

@@ -28,7 +28,14 @@ from moderation.vocabulary import (
 
 
 class Platform(models.Model):
+    # Every published payload names the platform by its slug, and the slug keys every subject
+    # pseudonym: the database refuses to change it (ledger.db).
+    immutable_fields = ("slug",)
+
     slug = models.SlugField(max_length=64, unique=True)
+    # The display name stays editable (the admin renames platforms): no log payload carries it,
+    # and the DSA exports' `platform_name` is, as in the EU's own database (which renders it
+    # from its platforms table), the platform's current name rather than part of a record.
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,6 +116,10 @@ class Policy(models.Model):
 class DetectionModel(models.Model):
     """A classifier a platform runs. Its versions are what decisions name."""
 
+    # Published model-version and decision payloads show the model's name: renaming it, or
+    # moving it to another platform, would rewrite what every past decision shows.
+    immutable_fields = ("name", "platform")
+
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="models")
     name = models.SlugField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -158,8 +169,8 @@ class Decision(models.Model):
     """One moderation decision, with every field of a DSA statement of reasons and more.
 
     Written only by `moderation.services.record_decisions`, which inserts rows in bulk (COPY on
-    PostgreSQL): there is no per-object `save()` path. The columns it writes are
-    `services.DECISION_COLUMNS`.
+    PostgreSQL): there is no per-object `save()` path. The columns it writes, and what its log
+    payload shows of each, are registered in `moderation.payloads.DECISION_FIELDS`.
     """
 
     append_only = True

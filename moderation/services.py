@@ -16,10 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.db import insert_rows
-from ledger.log import append_entries, canonical_json
+from ledger.log import append_entries
 from ledger.models import EntryType
 from moderation.forwarding import enqueue_statements
 from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
+from moderation.payloads import (
+    DECISION_COLUMNS,
+    DecisionNames,
+    decision_copy_row,
+    decision_payload,
+    model_version_payload,
+    policy_payload,
+)
 from moderation.pseudonyms import pseudonym
 from moderation.rules import check_decision, summarize_action
 from moderation.schemas import DecisionIn
@@ -27,67 +35,9 @@ from moderation.vocabulary import Category, DecisionType, Ground, SubjectKind
 
 API_KEY_PREFIX = "mlk"
 
-# The columns `record_decisions` writes, in order; `id` comes from the table's sequence.
-DECISION_COLUMNS = (
-    "public_id",
-    "platform_id",
-    "puid",
-    "submission_digest",
-    "notice_token",
-    "log_index",
-    "decision_type",
-    "action",
-    "supersedes_id",
-    "decision_visibility",
-    "decision_visibility_other",
-    "end_date_visibility_restriction",
-    "decision_monetary",
-    "decision_monetary_other",
-    "end_date_monetary_restriction",
-    "decision_provision",
-    "end_date_service_restriction",
-    "decision_account",
-    "end_date_account_restriction",
-    "account_type",
-    "decision_ground",
-    "decision_ground_reference_url",
-    "illegal_content_legal_ground",
-    "illegal_content_explanation",
-    "incompatible_content_ground",
-    "incompatible_content_explanation",
-    "incompatible_content_illegal",
-    "category",
-    "category_addition",
-    "category_specification",
-    "category_specification_other",
-    "policy_id",
-    "decision_facts",
-    "internal_notes",
-    "source_type",
-    "source_identity",
-    "automated_detection",
-    "automated_decision",
-    "model_version_id",
-    "score",
-    "threshold",
-    "moderator_id",
-    "moderator_ref",
-    "subject_account",
-    "subject_content",
-    "content_type",
-    "content_type_other",
-    "content_language",
-    "content_id_ean",
-    "territorial_scope",
-    "content_date",
-    "decided_at",
-    "application_date",
-    "notified_at",
-    "created_at",
-)
-
 _encode = msgspec.json.Encoder(order="sorted").encode
-_LOG_INDEX_COLUMN = DECISION_COLUMNS.index("log_index")
+# The largest policy version PostgreSQL's integer column holds.
+MAX_POLICY_VERSION = 2**31 - 1
 
 
 class DecisionsRejected(Exception):
@@ -113,9 +63,10 @@ class PuidConflict(Exception):
 
 
 class RegistrationConflict(Exception):
-    """A policy or model version is already registered with other content."""
+    """A policy or model version is already registered with other content, or a policy key has
+    used up its version numbers. Nothing was written."""
 
-    def __init__(self, message: str, existing_id: int) -> None:
+    def __init__(self, message: str, existing_id: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.existing_id = existing_id
@@ -211,7 +162,18 @@ def register_policy(
     if version is None:
         latest = existing.order_by("-version").first()
         version = latest.version + 1 if latest else 1
+        if version > MAX_POLICY_VERSION:
+            raise RegistrationConflict(
+                f"Policy {key} has reached version {MAX_POLICY_VERSION}, the last there is; "
+                "register the new wording under a new key.",
+                latest.pk if latest else None,
+            )
     else:
+        if not 1 <= version <= MAX_POLICY_VERSION:
+            raise RegistrationConflict(
+                f"Policy version {version} is out of range: versions run from 1 to "
+                f"{MAX_POLICY_VERSION}."
+            )
         same = existing.filter(version=version).first()
         if same is not None:
             if all(getattr(same, f) == v for f, v in fields.items()):
@@ -221,24 +183,10 @@ def register_policy(
                 "register a new version instead.",
                 same.pk,
             )
-    now = timezone.now()
-    payload = {
-        "type": EntryType.POLICY.value,
-        "platform": platform.slug,
-        "key": key,
-        "version": version,
-        "registered_at": now.isoformat(),
-        **fields,
-    }
-    (appended,) = append_entries([(EntryType.POLICY, canonical_json(payload))])
-    policy = Policy.objects.create(
-        platform=platform,
-        key=key,
-        version=version,
-        created_at=now,
-        log_entry_id=appended.index,
-        **fields,
-    )
+    row = {"key": key, "version": version, **fields, "created_at": timezone.now()}
+    payload = policy_payload(row, platform=platform.slug)
+    (appended,) = append_entries([(EntryType.POLICY, payload)])
+    policy = Policy.objects.create(platform=platform, log_entry_id=appended.index, **row)
     return policy, True
 
 
@@ -252,8 +200,17 @@ def register_model_version(
     threshold: float,
     card_url: str = "",
 ) -> tuple[ModelVersion, bool]:
+    """Register a model version; sending the same details again returns it (created False).
+
+    Idempotent under concurrency: a lock on the platform row serialises its registrations, so
+    of eight simultaneous first registrations of a version one creates it and seven find it.
+    (`select_for_update()` on the version alone locks nothing while the row does not exist.)
+    """
+    Platform.objects.select_for_update().filter(pk=platform.pk).exists()
     model, _ = DetectionModel.objects.get_or_create(platform=platform, name=name)
-    same = ModelVersion.objects.select_for_update().filter(model=model, version=version).first()
+    same = ModelVersion.objects.filter(model=model, version=version).first()
+    # What the database gives back: a float threshold (an int 1 would publish as 1, not 1.0).
+    threshold = float(threshold)
     if same is not None:
         if (same.released_at, same.threshold, same.card_url) == (released_at, threshold, card_url):
             return same, False
@@ -262,27 +219,16 @@ def register_model_version(
             "a released version is never changed, register a new version instead.",
             same.pk,
         )
-    now = timezone.now()
-    payload = {
-        "type": EntryType.MODEL_VERSION.value,
-        "platform": platform.slug,
-        "model": name,
+    row = {
         "version": version,
-        "released_at": released_at.isoformat(),
+        "released_at": released_at,
         "threshold": threshold,
         "card_url": card_url,
-        "registered_at": now.isoformat(),
+        "created_at": timezone.now(),
     }
-    (appended,) = append_entries([(EntryType.MODEL_VERSION, canonical_json(payload))])
-    created = ModelVersion.objects.create(
-        model=model,
-        version=version,
-        released_at=released_at,
-        threshold=threshold,
-        card_url=card_url,
-        created_at=now,
-        log_entry_id=appended.index,
-    )
+    payload = model_version_payload(row, platform=platform.slug, model=name)
+    (appended,) = append_entries([(EntryType.MODEL_VERSION, payload)])
+    created = ModelVersion.objects.create(model=model, log_entry_id=appended.index, **row)
     return created, True
 
 
@@ -377,7 +323,7 @@ def record_decisions(
         raise PuidConflict(conflicts)
 
     results: list[Recorded] = []
-    rows: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
     payloads: list[bytes] = []
     new: dict[str, Recorded] = {}
     moderator_id = moderator.pk if moderator is not None else None
@@ -400,9 +346,9 @@ def record_decisions(
         # an entry without its decision, cannot exist.
         appended = append_entries([(EntryType.DECISION, p) for p in payloads])
         for row, entry, recorded in zip(rows, appended, new.values(), strict=True):
-            row[_LOG_INDEX_COLUMN] = entry.index
+            row["log_index"] = entry.index
             recorded.log_index, recorded.leaf_hash = entry.index, entry.leaf_hash
-        insert_rows(Decision, DECISION_COLUMNS, rows)
+        insert_rows(Decision, DECISION_COLUMNS, [decision_copy_row(row) for row in rows])
         enqueue_statements(
             platform=platform,
             public_ids=[
@@ -503,13 +449,22 @@ def _row(
     refs: _References,
     moderator_id: Any,
     now: dt.datetime,
-) -> tuple[list[Any], bytes]:
-    """The decision's table row (log_index still unset) and its public log payload."""
+) -> tuple[dict[str, Any], bytes]:
+    """The decision's table row keyed by column (log_index still unset) and its public log
+    payload, built from the row (moderation.payloads) as `verify_log` rebuilds it.
+
+    Values are stored as the database gives them back, so the payload rebuilt from the stored
+    row is byte for byte the published one: times in UTC (msgspec writes UTC as "Z"), floats
+    as floats, "" for absent optional text.
+    """
     model_version_id = threshold = None
+    model = None
     if d.model is not None and d.model_version is not None:
         model_version_id, default_threshold = refs.model_versions[(d.model, d.model_version)]
-        threshold = d.threshold if d.threshold is not None else default_threshold
-    policy_id = policy_version = None
+        threshold = float(d.threshold if d.threshold is not None else default_threshold)
+        model = (d.model, d.model_version)
+    policy_id = None
+    policy = None
     if d.policy is not None:
         if d.policy_version is not None:
             policy_id, policy_version = (
@@ -518,138 +473,89 @@ def _row(
             )
         else:
             policy_id, policy_version = refs.latest_policy[d.policy]
+        policy = (d.policy, policy_version)
     supersedes_id = supersedes_public = None
     if d.supersedes is not None:
         supersedes_id, supersedes_public = refs.by_public_id[d.supersedes], d.supersedes
     elif d.supersedes_puid is not None:
         supersedes_id, supersedes_public = refs.by_puid[d.supersedes_puid]
     slug = platform.slug
-    account = (
-        pseudonym(platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=d.subject.account)
-        if d.subject.account
-        else ""
-    )
-    content = (
-        pseudonym(platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=d.subject.content)
-        if d.subject.content
-        else ""
-    )
-    action = summarize_action(d).value
-    decided_at = d.decided_at or now
-    incompatible_illegal = (
-        None if d.incompatible_content_illegal is None else d.incompatible_content_illegal == "Yes"
-    )
-    row = [
-        recorded.public_id,
-        platform.pk,
-        d.puid,
-        digest,
-        recorded.notice_token,
-        None,  # log_index, assigned when the batch is appended to the log
-        d.decision_type.value,
-        action,
-        supersedes_id,
-        _encode(d.decision_visibility).decode(),
-        d.decision_visibility_other or "",
-        d.end_date_visibility_restriction,
-        d.decision_monetary.value if d.decision_monetary else "",
-        d.decision_monetary_other or "",
-        d.end_date_monetary_restriction,
-        d.decision_provision.value if d.decision_provision else "",
-        d.end_date_service_restriction,
-        d.decision_account.value if d.decision_account else "",
-        d.end_date_account_restriction,
-        d.account_type.value if d.account_type else "",
-        d.decision_ground.value,
-        d.decision_ground_reference_url or "",
-        d.illegal_content_legal_ground or "",
-        d.illegal_content_explanation or "",
-        d.incompatible_content_ground or "",
-        d.incompatible_content_explanation or "",
-        incompatible_illegal,
-        d.category.value,
-        _encode(d.category_addition).decode(),
-        _encode(d.category_specification).decode(),
-        d.category_specification_other or "",
-        policy_id,
-        d.decision_facts,
-        d.internal_notes or "",
-        d.source_type.value,
-        d.source_identity or "",
-        d.automated_detection == "Yes",
-        d.automated_decision.value,
-        model_version_id,
-        d.score,
-        threshold,
-        moderator_id,
-        (
+    row = {
+        "public_id": recorded.public_id,
+        "platform_id": platform.pk,
+        "puid": d.puid,
+        "submission_digest": digest,
+        "notice_token": recorded.notice_token,
+        "log_index": None,  # assigned when the batch is appended to the log
+        "decision_type": d.decision_type.value,
+        "action": summarize_action(d).value,
+        "supersedes_id": supersedes_id,
+        "decision_visibility": d.decision_visibility,
+        "decision_visibility_other": d.decision_visibility_other or "",
+        "end_date_visibility_restriction": d.end_date_visibility_restriction,
+        "decision_monetary": d.decision_monetary.value if d.decision_monetary else "",
+        "decision_monetary_other": d.decision_monetary_other or "",
+        "end_date_monetary_restriction": d.end_date_monetary_restriction,
+        "decision_provision": d.decision_provision.value if d.decision_provision else "",
+        "end_date_service_restriction": d.end_date_service_restriction,
+        "decision_account": d.decision_account.value if d.decision_account else "",
+        "end_date_account_restriction": d.end_date_account_restriction,
+        "account_type": d.account_type.value if d.account_type else "",
+        "decision_ground": d.decision_ground.value,
+        "decision_ground_reference_url": d.decision_ground_reference_url or "",
+        "illegal_content_legal_ground": d.illegal_content_legal_ground or "",
+        "illegal_content_explanation": d.illegal_content_explanation or "",
+        "incompatible_content_ground": d.incompatible_content_ground or "",
+        "incompatible_content_explanation": d.incompatible_content_explanation or "",
+        "incompatible_content_illegal": (
+            None
+            if d.incompatible_content_illegal is None
+            else d.incompatible_content_illegal == "Yes"
+        ),
+        "category": d.category.value,
+        "category_addition": d.category_addition,
+        "category_specification": d.category_specification,
+        "category_specification_other": d.category_specification_other or "",
+        "policy_id": policy_id,
+        "decision_facts": d.decision_facts,
+        "internal_notes": d.internal_notes or "",
+        "source_type": d.source_type.value,
+        "source_identity": d.source_identity or "",
+        "automated_detection": d.automated_detection == "Yes",
+        "automated_decision": d.automated_decision.value,
+        "model_version_id": model_version_id,
+        "score": None if d.score is None else float(d.score),
+        "threshold": threshold,
+        "moderator_id": moderator_id,
+        "moderator_ref": (
             pseudonym(platform_slug=slug, kind="moderator", platform_id=d.moderator)
             if d.moderator
             else ""
         ),
-        account,
-        content,
-        _encode(d.content_type).decode(),
-        d.content_type_other or "",
-        d.content_language.value if d.content_language else "",
-        d.content_id.ean_13 if d.content_id else "",
-        _encode(d.territorial_scope).decode(),
-        d.content_date,
-        decided_at,
-        d.application_date,
-        d.notified_at,
-        now,
-    ]
-    # Public fields only (DESIGN.md): no internal notes, no moderator, no notice token, no
-    # source identity (a notifier may be a person); subjects appear only as pseudonyms.
-    payload = {
-        "type": EntryType.DECISION.value,
-        "id": str(recorded.public_id),
-        "platform": slug,
-        "puid": d.puid,
-        "decision_type": d.decision_type.value,
-        "action": action,
-        "supersedes": str(supersedes_public) if supersedes_public else None,
-        "decision_visibility": d.decision_visibility,
-        "decision_visibility_other": d.decision_visibility_other,
-        "end_date_visibility_restriction": d.end_date_visibility_restriction,
-        "decision_monetary": d.decision_monetary,
-        "decision_monetary_other": d.decision_monetary_other,
-        "end_date_monetary_restriction": d.end_date_monetary_restriction,
-        "decision_provision": d.decision_provision,
-        "end_date_service_restriction": d.end_date_service_restriction,
-        "decision_account": d.decision_account,
-        "end_date_account_restriction": d.end_date_account_restriction,
-        "account_type": d.account_type,
-        "decision_ground": d.decision_ground,
-        "decision_ground_reference_url": d.decision_ground_reference_url,
-        "illegal_content_legal_ground": d.illegal_content_legal_ground,
-        "illegal_content_explanation": d.illegal_content_explanation,
-        "incompatible_content_ground": d.incompatible_content_ground,
-        "incompatible_content_explanation": d.incompatible_content_explanation,
-        "incompatible_content_illegal": incompatible_illegal,
-        "category": d.category,
-        "category_addition": d.category_addition,
-        "category_specification": d.category_specification,
-        "category_specification_other": d.category_specification_other,
-        "policy": {"key": d.policy, "version": policy_version} if d.policy else None,
-        "decision_facts": d.decision_facts,
-        "source_type": d.source_type,
-        "automated_detection": d.automated_detection == "Yes",
-        "automated_decision": d.automated_decision,
-        "model": {"name": d.model, "version": d.model_version} if d.model else None,
-        "score": d.score,
-        "threshold": threshold,
-        "subject": {"account": account or None, "content": content or None},
+        "subject_account": (
+            pseudonym(
+                platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=d.subject.account
+            )
+            if d.subject.account
+            else ""
+        ),
+        "subject_content": (
+            pseudonym(
+                platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=d.subject.content
+            )
+            if d.subject.content
+            else ""
+        ),
         "content_type": d.content_type,
-        "content_type_other": d.content_type_other,
-        "content_language": d.content_language,
-        "content_id_ean": d.content_id.ean_13 if d.content_id else None,
+        "content_type_other": d.content_type_other or "",
+        "content_language": d.content_language.value if d.content_language else "",
+        "content_id_ean": d.content_id.ean_13 if d.content_id else "",
         "territorial_scope": d.territorial_scope,
         "content_date": d.content_date,
+        "decided_at": (d.decided_at or now).astimezone(dt.UTC),
         "application_date": d.application_date,
-        "decided_at": decided_at,
-        "notified_at": d.notified_at,
-        "recorded_at": now,
+        "notified_at": None if d.notified_at is None else d.notified_at.astimezone(dt.UTC),
+        "created_at": now,
     }
-    return row, canonical_json(payload)
+    names = DecisionNames(slug, policy, model, supersedes_public)
+    return row, decision_payload(row, names)

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from pytest_django.fixtures import validate_django_db
 from rest_framework.test import APIClient
 
 from ledger import log
-from ledger.db import append_only_models
+from ledger.db import drop_emptying_guards
 from ledger.note import generate_skey
 from moderation import services
 from moderation.models import Platform
@@ -75,19 +76,29 @@ def make_client() -> Callable[[str], APIClient]:
     return make
 
 
-@pytest.fixture
-def flushable_append_only_tables(transactional_db: None) -> Iterator[None]:
-    """Let a transactional test's teardown empty the append-only tables.
+@pytest.fixture(autouse=True)
+def flushable_append_only_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let a transactional test's teardown empty the guarded tables.
 
-    Django flushes a transactional test database with DELETE on SQLite, which the append-only
-    triggers refuse; PostgreSQL flushes with TRUNCATE, which row triggers do not see. The
-    triggers come back with the next migrate (ledger.db.install_append_only_triggers).
+    Django empties a transactional test database after each test (TRUNCATE on PostgreSQL,
+    DELETE on SQLite), which the append-only and log-head triggers refuse. Just before that
+    flush, the triggers that refuse emptying are dropped (`ledger.db.drop_emptying_guards`); the
+    flush emits post_migrate, which installs them again (`install_append_only_triggers`).
+    Requesting the database fixture here, in setup, orders this teardown before the flush.
     """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if marker is not None:
+        transaction, reset_sequences = validate_django_db(marker)[:2]
+        transactional = transactional or transaction or reset_sequences
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
     yield
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            for model in append_only_models():
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{model._meta.db_table}_no_delete"')
+    drop_emptying_guards()
 
 
 CHROMIUM = "/usr/bin/chromium"
