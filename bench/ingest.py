@@ -190,12 +190,15 @@ def reset(
     """Empty the ledger and the decisions, then register the models and policies again, so
     every measurement starts from the same state: the same ids and the same log size.
 
-    TRUNCATE is not a row-level DELETE, so the append-only triggers do not fire. CASCADE takes
+    The guards that refuse TRUNCATE are dropped for it and installed again after it
+    (ledger.db.drop_emptying_guards); UPDATE and DELETE stay refused throughout. CASCADE takes
     every table that points at the log (decisions, policies, model versions, outbox rows);
     RESTART IDENTITY makes the re-registered rows get their ids again, which the prepared rows
     name. The CHECKPOINT keeps one measurement's dirty pages from being flushed in the next.
     """
     from django.db import connection
+
+    from ledger.db import drop_emptying_guards, install_append_only_triggers
 
     tables = [*log_tables(), "moderation_decision"]
     with connection.cursor() as cursor:
@@ -205,7 +208,9 @@ def reset(
             [BARE_PREFIX + "%"],
         )
         tables += [row[0] for row in cursor.fetchall()]
+        drop_emptying_guards()
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        install_append_only_triggers()
     ids = register_references(platform)
     if expected_ids is not None and ids != expected_ids:
         raise RuntimeError(f"after a reset the references have other ids: {ids}")

@@ -138,14 +138,18 @@ def refuse_foreign_data() -> None:
 def reset_log() -> None:
     """Empty the log so every run starts from the same state.
 
-    The log tables are append-only (row triggers reject UPDATE and DELETE), but TRUNCATE is
-    not a row operation. The CHECKPOINT keeps the previous run's dirty pages from being
-    flushed during the next.
+    The log tables refuse TRUNCATE; those guards are dropped for it and installed again after
+    it (ledger.db.drop_emptying_guards). The CHECKPOINT keeps the previous run's dirty pages
+    from being flushed during the next.
     """
     from django.db import connection
 
+    from ledger.db import drop_emptying_guards, install_append_only_triggers
+
     with connection.cursor() as cursor:
+        drop_emptying_guards()
         cursor.execute(f"TRUNCATE {', '.join(LOG_TABLES)} CASCADE")
+        install_append_only_triggers()
         cursor.execute("CHECKPOINT")
 
 
