@@ -14,6 +14,7 @@ Our optional extras: `model`, `model_version`, `score` (a registered model versi
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections import Counter
 from typing import Any, TypeVar
@@ -72,9 +73,94 @@ _ACCOUNT_TYPES = {a.value: a for a in AccountType}
 _GROUNDS = {g.value: g for g in Ground}
 _AUTOMATED = {a.value: a for a in AutomatedDecision}
 
-PUID = re.compile(r"^[a-zA-Z0-9_-]+$")
-EAN13 = re.compile(r"^[0-9]{13}$")
+# Used with fullmatch: `$` would also match before a final newline ("abc\n"); the EU's own
+# pattern carries PCRE's D modifier for the same reason.
+PUID = re.compile(r"[a-zA-Z0-9_-]+")
+PUID_MAX_LENGTH = 500
+EAN13 = re.compile(r"[0-9]{13}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MIN_CONTENT_DATE = dt.date(2000, 1, 1)
+MIN_APPLICATION_DATE = dt.date(2020, 1, 1)
 MAX_DATE = dt.date(2038, 1, 1)
+
+# Laravel's `url` rule (Illuminate\Support\Str::isUrl, derived from Symfony's UrlValidator):
+# one of the IANA schemes it lists, `://`, an optional user, a host (domain, IPv4 or bracketed
+# IPv6), an optional port, then path, query and fragment made of the characters it allows.
+# Python's `re` has no \pL / \pN classes: `[^\W_]` (a letter or a digit) stands in for them.
+_URL_SCHEMES = (
+    "aaa|aaas|about|acap|acct|acd|acr|adiumxtra|adt|afp|afs|aim|amss|android|appdata|apt|ark|"
+    "attachment|aw|barion|beshare|bitcoin|bitcoincash|blob|bolo|browserext|calculator|callto|"
+    "cap|cast|casts|chrome|chrome-extension|cid|coap|coap\\+tcp|coap\\+ws|coaps|coaps\\+tcp|"
+    "coaps\\+ws|com-eventbrite-attendee|content|conti|crid|cvs|dab|data|dav|diaspora|dict|did|"
+    "dis|dlna-playcontainer|dlna-playsingle|dns|dntp|dpp|drm|drop|dtn|dvb|ed2k|elsi|example|"
+    "facetime|fax|feed|feedready|file|filesystem|finger|first-run-pen-experience|fish|fm|ftp|"
+    "fuchsia-pkg|geo|gg|git|gizmoproject|go|gopher|graph|gtalk|h323|ham|hcap|hcp|http|https|"
+    "hxxp|hxxps|hydrazone|iax|icap|icon|im|imap|info|iotdisco|ipn|ipp|ipps|irc|irc6|ircs|iris|"
+    "iris\\.beep|iris\\.lwz|iris\\.xpc|iris\\.xpcs|isostore|itms|jabber|jar|jms|keyparc|lastfm|"
+    "ldap|ldaps|leaptofrogans|lorawan|lvlt|magnet|mailserver|mailto|maps|market|message|mid|mms|"
+    "modem|mongodb|moz|ms-access|ms-browser-extension|ms-calculator|ms-drive-to|ms-enrollment|"
+    "ms-excel|ms-eyecontrolspeech|ms-gamebarservices|ms-gamingoverlay|ms-getoffice|ms-help|"
+    "ms-infopath|ms-inputapp|ms-lockscreencomponent-config|ms-media-stream-id|"
+    "ms-mixedrealitycapture|ms-mobileplans|ms-officeapp|ms-people|ms-project|ms-powerpoint|"
+    "ms-publisher|ms-restoretabcompanion|ms-screenclip|ms-screensketch|ms-search|"
+    "ms-search-repair|ms-secondary-screen-controller|ms-secondary-screen-setup|ms-settings|"
+    "ms-settings-airplanemode|ms-settings-bluetooth|ms-settings-camera|ms-settings-cellular|"
+    "ms-settings-cloudstorage|ms-settings-connectabledevices|ms-settings-displays-topology|"
+    "ms-settings-emailandaccounts|ms-settings-language|ms-settings-location|ms-settings-lock|"
+    "ms-settings-nfctransactions|ms-settings-notifications|ms-settings-power|"
+    "ms-settings-privacy|ms-settings-proximity|ms-settings-screenrotation|ms-settings-wifi|"
+    "ms-settings-workplace|ms-spd|ms-sttoverlay|ms-transit-to|ms-useractivityset|"
+    "ms-virtualtouchpad|ms-visio|ms-walk-to|ms-whiteboard|ms-whiteboard-cmd|ms-word|msnim|msrp|"
+    "msrps|mss|mtqp|mumble|mupdate|mvn|news|nfs|ni|nih|nntp|notes|ocf|oid|onenote|onenote-cmd|"
+    "opaquelocktoken|openpgp4fpr|pack|palm|paparazzi|payto|pkcs11|platform|pop|pres|prospero|"
+    "proxy|pwid|psyc|pttp|qb|query|redis|rediss|reload|res|resource|rmi|rsync|rtmfp|rtmp|rtsp|"
+    "rtsps|rtspu|s3|secondlife|service|session|sftp|sgn|shttp|sieve|simpleledger|sip|sips|skype|"
+    "smb|sms|smtp|snews|snmp|soap\\.beep|soap\\.beeps|soldat|spiffe|spotify|ssh|steam|stun|"
+    "stuns|submit|svn|tag|teamspeak|tel|teliaeid|telnet|tftp|tg|things|thismessage|tip|tn3270|"
+    "tool|ts3server|turn|turns|tv|udp|unreal|urn|ut2004|v-event|vemmi|ventrilo|videotex|vnc|"
+    "view-source|wais|webcal|wpid|ws|wss|wtai|wyciwyg|xcon|xcon-userid|xfire|xmlrpc\\.beep|"
+    "xmlrpc\\.beeps|xmpp|xri|ymsgr|z39\\.50|z39\\.50r|z39\\.50s"
+)
+_ALNUM = r"[^\W_]"
+_PCT = r"%[0-9A-Fa-f]{2}"
+_URL = re.compile(
+    rf"(?:{_URL_SCHEMES})://"
+    rf"(?:(?:(?:[_.-]|{_ALNUM}|{_PCT})+:)?(?:[_.-]|{_ALNUM}|{_PCT})+@)?"
+    r"(?:"
+    r"(?:(?:[^\s\x00-\x1f\x7f.!\"#$%&'()*+,/:;<=>?@\[\\\]^`{|}~]|[-_$+<=>^`|~])+\.)+"
+    rf"(?:xn--[a-z0-9-]+|{_ALNUM}+)\.?"
+    r"|[a-z0-9_-]+\.?"
+    r"|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
+    r"|\[(?P<ipv6>[0-9a-f:.]+)\]"
+    r")"
+    r"(?::[0-9]+)?"
+    rf"(?:/(?:[-._~!$&'()*+,;=:@]|{_ALNUM}|{_PCT})*)*"
+    rf"(?:\?(?:[-._~!$&'\[\]()*+,;=:@/?]|{_ALNUM}|{_PCT})*)?"
+    rf"(?:\#(?:[-._~!$&'()*+,;=:@/?]|{_ALNUM}|{_PCT})*)?",
+    re.IGNORECASE,
+)
+
+
+def is_url(value: str) -> bool:
+    """Laravel's `url` rule, the one the EU applies to decision_ground_reference_url."""
+    match = _URL.fullmatch(value)
+    if match is None:
+        return False
+    if match.group("ipv6") is not None:
+        try:
+            ipaddress.IPv6Address(match.group("ipv6"))
+        except ValueError:
+            return False
+    return True
+
+
+def is_puid(value: object) -> bool:
+    """The EU's puid rule: 1 to 500 of `a-z A-Z 0-9 - _`, and nothing else (no final newline)."""
+    return (
+        isinstance(value, str)
+        and len(value) <= PUID_MAX_LENGTH
+        and PUID.fullmatch(value) is not None
+    )
 
 
 class StatementErrors(Exception):
@@ -118,6 +204,10 @@ class _Checker:
                 f"The {_name(field)} field must not be greater than {max_length} characters.",
             )
             return None
+        if "\x00" in value:
+            # PostgreSQL text cannot hold NUL: refused here rather than failing at the insert.
+            self.add(field, f"The {_name(field)} field must not contain NUL characters.")
+            return None
         return value
 
     def choice(self, field: str, table: dict[str, T], *, required: bool = False) -> T | None:
@@ -152,11 +242,12 @@ class _Checker:
                 self.add(field, f"The {_name(field)} field is required.")
             return None
         try:
-            if not isinstance(value, str) or len(value) != 10:
+            # Only YYYY-MM-DD: fromisoformat alone also takes week dates ("2026-W01-1").
+            if not isinstance(value, str) or DATE.fullmatch(value) is None:
                 raise ValueError
             parsed = dt.date.fromisoformat(value)
         except ValueError:
-            self.add(field, f"The {_name(field)} field must match the format Y-m-d.")
+            self.add(field, _DATE_FORMAT_MESSAGES[field])
             return None
         if low is not None and parsed < low:
             self.add(field, f"The {_name(field)} field must be a date after or equal to {low}.")
@@ -172,15 +263,41 @@ class _Checker:
         return self.choice(field, {"Yes": "Yes", "No": "No"}, required=required)
 
 
-def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
-    """Validate one statement as the EU does; return the decision it records, or the errors."""
+# The EU's own messages for its date formats (StatementStoreRequest::messages).
+_DATE_FORMAT_MESSAGES = {
+    "content_date": "The content date does not match the format YYYY-MM-DD.",
+    "application_date": "The application date does not match the format YYYY-MM-DD.",
+    "end_date_account_restriction": (
+        "The end date of account restriction does not match the format YYYY-MM-DD."
+    ),
+    "end_date_monetary_restriction": (
+        "The end date of monetary restriction does not match the format YYYY-MM-DD."
+    ),
+    "end_date_service_restriction": (
+        "The end date of service restriction does not match the format YYYY-MM-DD."
+    ),
+    "end_date_visibility_restriction": (
+        "The end date of visibility restriction does not match the format YYYY-MM-DD."
+    ),
+}
+
+
+def check_statement(
+    raw: Any, *, batch: bool = False
+) -> tuple[DecisionIn | None, dict[str, list[str]]]:
+    """Validate one statement as the EU does; return the decision it records, or the errors.
+
+    `batch` applies what the EU's batch endpoint adds (GroupedSubmissionsService): it drops
+    category_specification_other unless category_specification contains KEYWORD_OTHER. The
+    EU's single endpoint keeps it, and so does ours.
+    """
     if not isinstance(raw, dict):
         return None, {"statement": ["The statement must be an object."]}
     c = _Checker(raw)
 
-    puid = c.text("puid", 500, required=True)
-    if puid is not None and not PUID.match(puid):
-        c.add("puid", "The puid field format is invalid.")
+    puid = c.text("puid", PUID_MAX_LENGTH, required=True)
+    if puid is not None and PUID.fullmatch(puid) is None:
+        c.add("puid", "The puid format is invalid.")
 
     visibility = c.choices("decision_visibility", _VISIBILITY_BY_KEY)
     monetary = c.choice("decision_monetary", _MONETARY)
@@ -200,7 +317,8 @@ def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
         c,
         "decision_visibility_other",
         Visibility.OTHER in visibility,
-        "The decision visibility other field is required when decision visibility is other.",
+        # The EU's Rule::requiredIf reports Laravel's plain `required` message.
+        "The decision visibility other field is required.",
     )
     monetary_other = _conditional_text(
         c,
@@ -216,6 +334,11 @@ def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
 
     ground = c.choice("decision_ground", _GROUNDS, required=True)
     reference_url = c.text("decision_ground_reference_url", 500)
+    if reference_url is not None and not is_url(reference_url):
+        c.add(
+            "decision_ground_reference_url",
+            "The decision ground reference url field must be a valid URL.",
+        )
     illegal = ground == Ground.ILLEGAL_CONTENT
     incompatible = ground == Ground.INCOMPATIBLE_CONTENT
     legal_ground = _conditional_text(
@@ -254,19 +377,21 @@ def check_statement(raw: Any) -> tuple[DecisionIn | None, dict[str, list[str]]]:
     category_addition = c.choices("category_addition", _CATEGORIES)
     keywords = c.choices("category_specification", _KEYWORDS)
     keywords_other = c.text("category_specification_other", 500)
+    if batch and Keyword.OTHER not in keywords:
+        keywords_other = None
 
     content_type = c.choices("content_type", _CONTENT_TYPES, required=True)
     content_type_other = _conditional_text(
         c,
         "content_type_other",
         ContentType.OTHER in content_type,
-        "The content type other field is required when content is other.",
+        "The content type other field is required.",
     )
     language = c.choice("content_language", _LANGUAGES)
-    content_date = c.date("content_date", dt.date(2000, 1, 1), required=True)
+    content_date = c.date("content_date", MIN_CONTENT_DATE, required=True)
     content_id = _content_id(c)
     scope = c.choices("territorial_scope", _COUNTRIES)
-    application_date = c.date("application_date", dt.date(2020, 1, 1), required=True)
+    application_date = c.date("application_date", MIN_APPLICATION_DATE, required=True)
     facts = c.text("decision_facts", 5000, required=True)
     source = c.choice("source_type", _SOURCE_BY_KEY, required=True)
     source_identity = c.text("source_identity", 500) if source != Source.VOLUNTARY else None
@@ -338,7 +463,7 @@ def check_statements(
     decisions: list[DecisionIn] = []
     errors: dict[str, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
-        decision, item_errors = check_statement(item)
+        decision, item_errors = check_statement(item, batch=True)
         if decision is None:
             errors[f"statement_{index}"] = item_errors
         else:
@@ -368,7 +493,7 @@ def _content_id(c: _Checker) -> ContentId | None:
         c.add("content_id", 'The content id field must be an object with the key "EAN-13".')
         return None
     ean = value["EAN-13"]
-    if not isinstance(ean, str) or not EAN13.match(ean):
+    if not isinstance(ean, str) or EAN13.fullmatch(ean) is None:
         c.add("content_id.EAN-13", "The content id.EAN-13 field format is invalid.")
         return None
     return ContentId(ean_13=ean)
@@ -390,7 +515,7 @@ def _subject(c: _Checker) -> Subject:
     value = c.raw.get("subject")
     if value is None:
         return Subject()
-    if isinstance(value, str) and 0 < len(value) <= 500:
+    if isinstance(value, str) and 0 < len(value) <= 500 and "\x00" not in value:
         # A bare id names the account when the statement restricts only the account or the
         # service, and the content otherwise.
         about_account = not c.present("decision_visibility") and (
@@ -398,13 +523,16 @@ def _subject(c: _Checker) -> Subject:
         )
         return Subject(account=value) if about_account else Subject(content=value)
     try:
-        return msgspec.convert(value, Subject)
+        subject = msgspec.convert(value, Subject)
     except msgspec.ValidationError:
+        subject = None
+    if subject is None or "\x00" in (subject.account or "") + (subject.content or ""):
         c.add(
             "subject",
             'The subject field must be an id, or an object with "account" and/or "content" ids.',
         )
         return Subject()
+    return subject
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -453,7 +581,8 @@ def statement_of(decision: Decision) -> dict[str, Any]:
     statement: dict[str, Any] = {
         "uuid": str(decision.public_id),
         "puid": decision.puid,
-        "decision_visibility": visibility or None,
+        # The EU's model casts every array field to an array: [] when empty, never null.
+        "decision_visibility": visibility,
         "decision_visibility_other": visibility_other or None,
         "end_date_visibility_restriction": date(decision.end_date_visibility_restriction),
         "decision_monetary": decision.decision_monetary or None,

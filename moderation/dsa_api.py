@@ -7,6 +7,7 @@ native API (`services.record_decisions` with `dsa_compatible=True`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -75,8 +76,11 @@ class DsaView(APIView):
     def get_exception_handler(self) -> Any:
         return exception_handler
 
-    def statement(self, decision: Decision) -> dict[str, Any]:
+    def statement(self, decision: Decision, *, with_puid: bool = True) -> dict[str, Any]:
         data = dsa.statement_of(decision)
+        if not with_puid:
+            # The EU's Statement model hides the puid (and the id) when a statement is read.
+            del data["puid"]
         self_url = self.request.build_absolute_uri(
             reverse("dsa-statement", args=[decision.public_id])
         )
@@ -97,14 +101,35 @@ class DsaView(APIView):
 
 
 def _decode(request: Request) -> Any:
+    body = request.body
     try:
-        return msgspec.json.decode(request.body)
-    except msgspec.DecodeError as exc:
+        return msgspec.json.decode(body)
+    except msgspec.ValidationError:
+        # Well-formed JSON with a number too large for any type (1e400, or thousands of
+        # digits). Decoded again, such a number becomes an infinity that the field's own rule
+        # refuses, naming the field, as any other invalid value.
+        return _decode_out_of_range(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise InvalidJson(str(exc)) from exc
+    except RecursionError as exc:
+        raise InvalidJson("nested too deeply") from exc
+
+
+def _decode_out_of_range(body: bytes) -> Any:
+    def integer(text: str) -> int | float:
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() converts
+            return float("-inf") if text.startswith("-") else float("inf")
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_int=integer, parse_float=float)
+    except (ValueError, RecursionError) as exc:
         raise InvalidJson(str(exc)) from exc
 
 
 class InvalidJson(Exception):
-    pass
+    """The body is not JSON (not UTF-8, malformed, or nested deeper than a decoder goes)."""
 
 
 def _invalid_json(exc: InvalidJson) -> Response:
@@ -154,7 +179,12 @@ class StatementCreateApi(DsaView):
                 status=422,
             )
         stored = selectors.get_decision_for_platform(platform, recorded.public_id)
-        return Response(self.statement(stored), status=status.HTTP_201_CREATED)
+        data = self.statement(stored)
+        # As the EU's StatementAPIController::store: the hidden integer id and the puid are
+        # shown in this answer only (the decision's primary key is our analogue of its id).
+        data["id"] = stored.pk
+        data["puid"] = stored.puid
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class StatementBatchApi(DsaView):
@@ -171,12 +201,14 @@ class StatementBatchApi(DsaView):
             return _invalid_json(exc)
         limit = settings.LEDGER_DSA_MAX_BATCH
         statements = raw.get("statements") if isinstance(raw, dict) else None
+        # Laravel's `required|array|between:1,N`, in its words.
         if not isinstance(statements, list) or not 1 <= len(statements) <= limit:
-            message = (
-                "The statements field is required."
-                if statements is None
-                else f"The statements field must be an array with between 1 and {limit} items."
-            )
+            if statements is None or statements == []:
+                message = "The statements field is required."
+            elif not isinstance(statements, list):
+                message = "The statements field must be an array."
+            else:
+                message = f"The statements field must have between 1 and {limit} items."
             return Response({"message": message, "errors": {"statements": [message]}}, status=422)
 
         decisions, errors, repeated = dsa.check_statements(statements)
@@ -226,7 +258,7 @@ class StatementDetailApi(DsaView):
     def get(self, request: Request, public_id: str) -> Response:
         decision = selectors.get_decision_for_platform(client_platform(request), public_id)
         try:
-            return Response(self.statement(decision))
+            return Response(self.statement(decision, with_puid=False))
         except dsa.NotAStatement:
             return Response({"message": "statement of reason not found"}, status=404)
 
@@ -240,7 +272,12 @@ class ExistingPuidApi(DsaView):
         tags=["dsa"],
     )
     def get(self, request: Request, puid: str) -> Response:
-        found = Decision.objects.filter(platform=client_platform(request), puid=puid).exists()
+        # A string that is no puid names no statement; it never reaches the database, where a
+        # NUL character in a query parameter is an error on PostgreSQL.
+        found = (
+            dsa.is_puid(puid)
+            and Decision.objects.filter(platform=client_platform(request), puid=puid).exists()
+        )
         if found:
             return Response({"message": "statement of reason found", "puid": puid}, status=302)
         return Response({"message": "statement of reason not found", "puid": puid}, status=404)
