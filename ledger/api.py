@@ -38,6 +38,10 @@ class BadParameters(Exception):
         self.errors = errors
 
 
+# Log indices and sizes are PostgreSQL bigints.
+BIGINT_MAX = 2**63 - 1
+
+
 def _int_params(request: Request, *names: str, optional: tuple[str, ...] = ()) -> dict[str, int]:
     values: dict[str, int] = {}
     errors: dict[str, list[str]] = {}
@@ -47,8 +51,13 @@ def _int_params(request: Request, *names: str, optional: tuple[str, ...] = ()) -
             if name not in optional:
                 errors[name] = ["This parameter is required."]
             continue
-        if not raw.isdigit():
-            errors[name] = [f"Must be a non-negative integer, not {raw!r}."]
+        # ASCII only: str.isdigit() alone also accepts "²", which int() refuses, and other
+        # scripts' digits.
+        if not raw.isascii() or not raw.isdigit():
+            errors[name] = [f"Must be a non-negative integer, not {raw[:40]!r}."]
+            continue
+        if len(raw) > 19 or int(raw) > BIGINT_MAX:
+            errors[name] = [f"Must be at most {BIGINT_MAX}."]
             continue
         values[name] = int(raw)
     if errors:
@@ -89,8 +98,12 @@ class EntriesApi(PublicApi):
         end = min(params.get("end", start + MAX_PAGE), start + MAX_PAGE)
         if end < start:
             return _bad({"end": ["Must not be less than start."]})
-        entries = list(LogEntry.objects.filter(index__gte=start, index__lt=end).order_by("index"))
+        # Read the size first and stop there: the range then never reaches past the log, nor
+        # past a bigint however large start is.
         size = log.size()
+        entries = list(
+            LogEntry.objects.filter(index__gte=start, index__lt=min(end, size)).order_by("index")
+        )
         following = None
         if end < size and entries:
             following = request.build_absolute_uri(
@@ -104,7 +117,7 @@ class EntriesApi(PublicApi):
 class EntryApi(PublicApi):
     @extend_schema(summary="One log entry", tags=["log"])
     def get(self, request: Request, index: int) -> Response:
-        entry = LogEntry.objects.filter(index=index).first()
+        entry = LogEntry.objects.filter(index=index).first() if index <= BIGINT_MAX else None
         if entry is None:
             return Response({"detail": f"No entry {index}; the log has {log.size()}."}, status=404)
         return Response(entry_json(entry))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.http import Http404
 
 from moderation.models import Decision, DsaSubmission, EuForwarding, Platform
 
+_NOTICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes", "log_entry")
 
 
@@ -31,6 +33,10 @@ def get_decision_for_platform(platform: Platform, public_id: uuid.UUID | str) ->
 
 
 def get_decision_by_notice_token(token: str) -> Decision:
+    # Every token is secrets.token_urlsafe(24); anything else (a NUL, which PostgreSQL refuses
+    # in a query, or 10 kB of text) cannot name a notice.
+    if not _NOTICE_TOKEN.fullmatch(token):
+        raise Http404("No such notice.")
     try:
         return Decision.objects.select_related(*DECISION_RELATED).get(notice_token=token)
     except Decision.DoesNotExist as exc:
