@@ -12,8 +12,9 @@ called (with a 30-second timeout):
 2. send: the probes and the one batch, outside any transaction, so a token change or a status
    read never waits for the EU.
 3. record: a second short transaction writes what the EU answered, only on rows still under
-   this claim (the lease end is the fencing token: a row whose lease ran out and was claimed
-   again belongs to the newer claim).
+   this claim: still pending, with the lease end this claim set. A row whose lease ran out was
+   claimed again or settled by a newer run, and every value a later run writes into
+   `next_attempt_at` is past this lease's end, so a late run never overwrites a newer one.
 
 What the EU answers decides each row:
 - 201: each row is submitted, with the EU's uuid.
@@ -220,6 +221,10 @@ def _claim(platform: Platform, now: dt.datetime) -> tuple[list[DsaSubmission], d
             DsaSubmission.objects.filter(pk__in=[row.pk for row in rows]).update(
                 next_attempt_at=lease_end, outcome_unknown=True
             )
+    for row in rows:
+        # A row released without an outcome is due again at once, at a time past any earlier
+        # lease's end (its old value may be one), which keeps that lease's fence shut.
+        row.next_attempt_at = max(now, row.next_attempt_at + dt.timedelta(microseconds=1))
     return rows, lease_end
 
 
@@ -228,7 +233,11 @@ def _record(rows: list[DsaSubmission], lease_end: dt.datetime) -> None:
     with transaction.atomic():
         held = set(
             DsaSubmission.objects.select_for_update()
-            .filter(pk__in=[row.pk for row in rows], next_attempt_at=lease_end)
+            .filter(
+                pk__in=[row.pk for row in rows],
+                state=DsaSubmission.State.PENDING,
+                next_attempt_at=lease_end,
+            )
             .values_list("pk", flat=True)
         )
         DsaSubmission.objects.bulk_update([row for row in rows if row.pk in held], _ROW_FIELDS)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
-from moderation import forwarding, services
+from moderation import eu_client, forwarding, services
 from moderation.models import DsaSubmission, EuForwarding
 from moderation.tasks import forward_platform_statements
 from tests.factories import decision_payload, statement_payload
@@ -263,3 +265,156 @@ def test_the_beat_task_runs_every_enabled_platform(linked, platform, eu, monkeyp
     tasks.forward_dsa_statements()
 
     assert queued == [platform.pk]
+
+
+# --- claim, send outside any transaction, record ------------------------------------------
+
+
+def test_a_worker_that_dies_mid_send_leaves_its_rows_leased_then_they_are_asked_about(
+    linked, platform, eu
+):
+    puids = record(linked, 3)
+
+    def send_then_die(endpoint, token, statements):
+        eu_client.submit_statements(endpoint, token, statements, allow_private=True)
+        raise SystemExit("the worker was killed after the batch left")
+
+    with pytest.raises(SystemExit):
+        forwarding.forward_due_statements(platform=platform, submit=send_then_die)
+
+    # Released at once (the process lived to record), as sent-but-unknown: asked, not resent.
+    assert DsaSubmission.objects.filter(outcome_unknown=True, state="pending").count() == 3
+    result = forward(platform)
+    assert (result.already_there, result.sent) == (3, 0)
+    assert sorted(eu.sent_puids()) == sorted(puids)
+
+
+def test_rows_claimed_by_a_run_that_vanished_come_back_when_the_lease_ends(linked, platform, eu):
+    puids = record(linked, 2)
+    rows, _ = forwarding._claim(platform, timezone.now())  # a claim whose process then died
+    assert len(rows) == 2
+
+    assert forward(platform).sent == 0  # still leased
+    assert forward(platform, minutes=forwarding.LEASE.total_seconds() / 60 - 1).sent == 0
+    result = forward(platform, minutes=forwarding.LEASE.total_seconds() / 60 + 1)
+
+    # The dead run may have sent them: they are asked about first, then sent once.
+    assert sorted(eu.probes) == sorted(puids)
+    assert result.outcome == "submitted" and result.sent == 2
+    assert states() == {"submitted": 2}
+
+
+def test_a_late_answer_does_not_overwrite_rows_a_newer_claim_holds(linked, platform, eu):
+    record(linked, 1)
+    later = timezone.now() + forwarding.LEASE + dt.timedelta(minutes=1)
+
+    def slow_then_answer(endpoint, token, statements):
+        # Meanwhile the lease ran out and another worker claimed and sent the row.
+        assert forwarding.forward_due_statements(platform=platform, now=later).submitted == 1
+        return eu_client.EuAnswer(status=500, body={"message": "Server Error"})
+
+    result = forwarding.forward_due_statements(platform=platform, submit=slow_then_answer)
+
+    assert result.outcome == "failed"
+    row = DsaSubmission.objects.get()
+    assert row.state == "submitted" and row.attempts == 1  # the newer claim's outcome stands
+
+
+def test_a_refused_old_token_does_not_pause_a_token_given_during_the_send(linked, platform, eu):
+    record(linked, 1)
+
+    def refused_after_a_new_token(endpoint, token, statements):
+        forwarding.configure_eu_forwarding(
+            platform=platform, api_token="new-token", endpoint=eu.endpoint
+        )
+        return eu_client.EuAnswer(status=401, body={"message": "Unauthenticated."})
+
+    result = forwarding.forward_due_statements(platform=platform, submit=refused_after_a_new_token)
+
+    assert result.outcome == "paused"
+    assert EuForwarding.objects.get().enabled  # the new token was never tried
+    assert states() == {"pending": 1}
+
+
+def run_in_thread(target, results: dict, key: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[key] = target()
+        except BaseException as exc:
+            results[key] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_token_change_during_a_slow_send_does_not_wait_for_it(
+    flushable_append_only_tables, linked, platform, eu
+):
+    record(linked, 2)
+    sending = threading.Event()
+    token_changed = threading.Event()
+    seen: dict[str, object] = {}
+
+    def slow_submit(endpoint, token, statements):
+        sending.set()
+        # The EU takes its time; the answer comes only after the token change went through
+        # (or after 5 s, when the change is stuck behind a lock this send holds).
+        seen["changed_during_send"] = token_changed.wait(timeout=5)
+        return eu_client.submit_statements(endpoint, token, statements, allow_private=True)
+
+    results: dict[str, object] = {}
+    worker = run_in_thread(
+        lambda: forwarding.forward_due_statements(platform=platform, submit=slow_submit),
+        results,
+        "forward",
+    )
+    assert sending.wait(timeout=10)
+    # While the batch is on its way: a status read, a second forwarder and a token change.
+    status = linked.get("/api/v1/forwarding/eu").json()
+    second = forwarding.forward_due_statements(platform=platform)
+    started = time.monotonic()
+    response = linked.put(
+        "/api/v1/forwarding/eu",
+        data=json.dumps({"api_token": "eu-secret-token", "endpoint": eu.endpoint}),
+        content_type="application/json",
+    )
+    waited = time.monotonic() - started
+    token_changed.set()
+    worker.join(timeout=30)
+
+    assert response.status_code == 200 and waited < 2
+    assert seen["changed_during_send"] is True
+    assert status["enabled"] is True
+    assert second.outcome == "idle" and second.sent == 0  # not "disabled", and nothing twice
+    assert results["forward"].outcome == "submitted"
+    assert states() == {"submitted": 2}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_send_the_same_statement(
+    flushable_append_only_tables, linked, platform, eu
+):
+    puids = record(linked, 150)
+    barrier = threading.Barrier(4)
+    results: dict[str, object] = {}
+
+    def work() -> int:
+        barrier.wait(timeout=10)
+        sent = 0
+        while (result := forwarding.forward_due_statements(platform=platform)).sent:
+            sent += result.sent
+        return sent
+
+    threads = [run_in_thread(work, results, f"w{i}") for i in range(4)]
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(results.values()) == 150, results
+    assert sorted(eu.sent_puids()) == sorted(puids)  # each exactly once
+    assert states() == {"submitted": 150}
