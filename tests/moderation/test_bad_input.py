@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from ledger.models import LogEntry
 from moderation.models import Decision, EuForwarding, ModelVersion, Policy
+from moderation.schemas import DecisionIn
 from tests.factories import decision_payload, human_payload
 
 pytestmark = pytest.mark.django_db
@@ -488,3 +489,81 @@ def test_eu_forwarding_settings_of_the_wrong_type_are_refused(api, before, overr
     )
 
     assert_refused(response, field, before=before)
+
+
+# --- a sweep of hostile values through every field ----------------------------------------
+
+HOSTILE: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    2**31,
+    10**30,
+    1e308,
+    -0.0,
+    "",
+    " ",
+    "\u0000",
+    "\ud800",
+    "abc\n",
+    "x" * 6000,
+    "²",
+    "0001-01-01",
+    "9999-12-31",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "2026-02-30",
+    "DECISION_VISIBILITY_OTHER",
+    "https://127.0.0.1/",
+    [],
+    [None],
+    ["\u0000"],
+    {},
+    {"account": "\u0000"},
+    {"EAN-13": "\u0000"},
+]
+
+
+def test_no_value_in_any_decision_field_gets_a_500_or_breaks_a_later_read(api, client):
+    problems = []
+    for field in DecisionIn.__struct_encode_fields__:
+        for value in HOSTILE:
+            body = decision_payload()
+            body[field] = value
+            response = post(api, "/api/v1/decisions", body)
+            if response.status_code not in (200, 201, 400, 409):
+                problems.append((field, value, response.status_code))
+            elif response.status_code == 201:
+                data = response.json()
+                reads = [
+                    api.get(f"/api/v1/decisions/{data['id']}"),
+                    api.get(f"/api/v1/decisions/{data['id']}/dsa"),
+                    client.get(data["notice_url"]),
+                ]
+                if any(r.status_code != 200 for r in reads):
+                    problems.append((field, value, [r.status_code for r in reads]))
+    assert api.get("/api/v1/decisions?page_size=1000").status_code == 200
+    assert problems == []
+
+
+def test_no_value_in_any_registration_field_gets_a_500(api):
+    problems = []
+    for url, make in (("/api/v1/models", model_body), ("/api/v1/policies", policy_body)):
+        for field in [*make(), "version", "card_url", "url", "summary"]:
+            for value in HOSTILE:
+                response = post(api, url, make(**{field: value}))
+                if response.status_code >= 500:
+                    problems.append((url, field, value, response.status_code))
+                elif response.status_code < 300 and api.get(url).status_code != 200:
+                    problems.append((url, field, value, "later read failed"))
+    for field in ("api_token", "enabled"):
+        for value in HOSTILE:
+            response = api.put(
+                "/api/v1/forwarding/eu",
+                data=json.dumps({"api_token": "t", field: value}),
+                content_type="application/json",
+            )
+            if response.status_code >= 500 or api.get("/api/v1/forwarding/eu").status_code != 200:
+                problems.append(("forwarding", field, value, response.status_code))
+    assert problems == []
