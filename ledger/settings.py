@@ -191,7 +191,7 @@ REST_FRAMEWORK = {
 }
 
 
-def redis_cache(url: str) -> dict[str, object]:
+def redis_cache(url: str, key_prefix: str = "ledger") -> dict[str, object]:
     """The default cache on Redis, shared by every process that names the same URL."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(
@@ -202,7 +202,8 @@ def redis_cache(url: str) -> dict[str, object]:
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,
-        "KEY_PREFIX": "ledger",
+        # Several ledgers (or a ledger and its tests) can share one Redis under other prefixes.
+        "KEY_PREFIX": key_prefix,
     }
 
 
@@ -211,7 +212,7 @@ def redis_cache(url: str) -> dict[str, object]:
 # default cache on Redis; without it the cache is per process (development, tests).
 _CACHE_URL = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL") or ""
 CACHES: dict[str, dict[str, object]] = {
-    "default": redis_cache(_CACHE_URL)
+    "default": redis_cache(_CACHE_URL, os.environ.get("CACHE_KEY_PREFIX", "ledger"))
     if _CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

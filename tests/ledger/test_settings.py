@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,85 @@ def test_the_ledger_package_imports_without_django():
     )
 
     assert result.stdout.strip() == "False False"
+
+
+def settings_json(expression: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CACHE_"))
+    }
+    environment.update(env)
+    script = f"import json, ledger.settings as s; print(json.dumps({expression}))"
+    return subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_on_postgresql_connections_come_from_a_bounded_pool_sized_by_the_environment():
+    default = settings_json("s.DATABASES['default']", DATABASE_URL="postgres://u@127.0.0.1:5432/x")
+    sized = settings_json(
+        "s.DATABASES['default']['OPTIONS']['pool']",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        DATABASE_POOL_MIN="2",
+        DATABASE_POOL_MAX="4",
+        DATABASE_POOL_TIMEOUT="7",
+    )
+
+    database = json.loads(default.stdout)
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 10, "timeout": 30}
+    assert database["CONN_MAX_AGE"] == 0  # Django refuses persistent connections with a pool
+    assert json.loads(sized.stdout) == {"min_size": 2, "max_size": 4, "timeout": 7}
+
+
+def test_a_pool_of_zero_falls_back_to_persistent_connections():
+    result = settings_json(
+        "s.DATABASES['default']",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        DATABASE_POOL_MAX="0",
+        DATABASE_CONN_MAX_AGE="30",
+    )
+
+    database = json.loads(result.stdout)
+    assert "pool" not in database.get("OPTIONS", {}) and database["CONN_MAX_AGE"] == 30
+
+
+def test_a_pool_whose_minimum_exceeds_its_maximum_is_refused_by_name():
+    result = settings_json(
+        "1",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        DATABASE_POOL_MIN="5",
+        DATABASE_POOL_MAX="2",
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_POOL_MIN (5) must be between 0 and DATABASE_POOL_MAX (2)" in result.stderr
+
+
+def test_without_redis_the_cache_is_per_process():
+    result = settings_json("s.CACHES['default']['BACKEND']")
+
+    assert json.loads(result.stdout) == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize("variable", ["REDIS_URL", "CACHE_URL"])
+def test_redis_url_puts_the_cache_and_so_the_rate_limits_on_redis(variable):
+    result = settings_json("s.CACHES['default']", **{variable: "redis://127.0.0.1:6379/2"})
+
+    assert json.loads(result.stdout) == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/2",
+        "KEY_PREFIX": "ledger",
+    }
+
+
+def test_a_cache_url_that_is_not_redis_is_refused_without_quoting_it():
+    result = settings_json("1", CACHE_URL="memcached://:hunter2@cache:11211")
+
+    assert result.returncode != 0
+    assert "must be a redis://" in result.stderr and "hunter2" not in result.stderr
