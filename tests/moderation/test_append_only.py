@@ -122,3 +122,84 @@ def test_every_stored_field_reads_back_exactly_as_sent(platform, model_v1):
     assert d.decided_at.isoformat() == "2026-11-02T07:30:00+00:00"
     assert d.territorial_scope == ["DE", "FR"]
     assert d.score == 0.93 and d.threshold == 0.8
+
+
+@pytest.mark.postgres
+def test_truncate_is_refused_on_every_append_only_table_and_the_log_head(recorded, platform):
+    services.register_policy(
+        platform=platform,
+        key="spam",
+        title="Spam",
+        category="STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+        ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        clause="7.1",
+    )
+    raw("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE waits for no deferred check of our inserts
+    tables = [m._meta.db_table for m in append_only_models()] + ["ledger_loghead"]
+    counts = {t: raw(f"SELECT COUNT(*) FROM {t}") for t in tables}
+    # One table at a time (CASCADE takes what points at it, as emptying the platforms would
+    # take their decisions), and every table at once, as Django's flush does.
+    statements = [f"TRUNCATE {t} CASCADE" for t in [*tables, "moderation_platform"]]
+    statements.append(f"TRUNCATE {', '.join(connection.introspection.django_table_names())}")
+
+    for statement in statements:
+        with (
+            pytest.raises(DatabaseError, match=r"append-only|only grows.*TRUNCATE refused"),
+            transaction.atomic(),
+        ):
+            raw(statement)
+
+    assert {t: raw(f"SELECT COUNT(*) FROM {t}") for t in tables} == counts
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_loghead SET size = size - 1",
+        "UPDATE ledger_loghead SET size = 0, frontier = '[]'",
+        "UPDATE ledger_loghead SET frontier = '[]'",
+        "DELETE FROM ledger_loghead",
+    ],
+)
+def test_the_log_head_cannot_shrink_be_rewritten_in_place_or_deleted(recorded, statement):
+    before = raw("SELECT size, frontier FROM ledger_loghead")
+
+    with pytest.raises(DatabaseError, match="only grows"), transaction.atomic():
+        raw(statement)
+
+    assert raw("SELECT size, frontier FROM ledger_loghead") == before
+
+
+def test_the_log_head_still_grows_with_every_append(recorded, platform):
+    services.record_decision(platform=platform, decision=as_input(decision_payload()))
+
+    assert raw("SELECT size FROM ledger_loghead") == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("statement", "column"),
+    [
+        ("UPDATE moderation_platform SET slug = 'renamed'", "moderation_platform.slug"),
+        ("UPDATE moderation_detectionmodel SET name = 'renamed'", "moderation_detectionmodel.name"),
+        (
+            "UPDATE moderation_detectionmodel SET platform_id = platform_id + 1000",
+            "moderation_detectionmodel.platform_id",
+        ),
+    ],
+)
+def test_names_that_published_records_show_cannot_change(recorded, statement, column):
+    with pytest.raises(DatabaseError, match=f"{column} is immutable"), transaction.atomic():
+        raw(statement)
+
+    assert raw("SELECT slug FROM moderation_platform") == [("vidshare",)]
+    assert raw("SELECT name FROM moderation_detectionmodel") == [("hate-speech",)]
+
+
+def test_a_platforms_display_name_and_a_save_of_unchanged_names_are_allowed(recorded, platform):
+    from moderation.models import DetectionModel
+
+    platform.name = "VidShare Video"
+    platform.save()  # every column, the slug unchanged
+    DetectionModel.objects.get(name="hate-speech").save()
+
+    assert raw("SELECT slug, name FROM moderation_platform") == [("vidshare", "VidShare Video")]
