@@ -126,6 +126,8 @@ class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
 
 _decision_decoder = msgspec.json.Decoder(DecisionIn)
 _batch_decoder = msgspec.json.Decoder(BatchIn)
+# msgspec quotes the pattern with its backslashes escaped: '\\A[0-9]{13}\\Z'.
+_PYTHON_ANCHORS = re.compile(r"'\\+A(.*?)\\+Z'")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -151,7 +153,8 @@ def field_error(exc: msgspec.ValidationError) -> dict[str, list[str]]:
     match = _AT.match(str(exc))
     assert match is not None
     path = (match.group("path") or "").lstrip(".") or "non_field_errors"
-    message = match.group("message")
+    # Show the pattern as the OpenAPI schema does (ECMA-262 anchors), not Python's \A...\Z.
+    message = _PYTHON_ANCHORS.sub(r"'^\1$'", match.group("message"))
     if message.startswith("Object missing required field"):
         missing = message.split("`")[1]
         path = f"{path}.{missing}" if path != "non_field_errors" else missing

@@ -400,6 +400,13 @@ def test_a_puid_ending_in_a_newline_is_refused_in_a_batch(api, before):
     assert "puid" in body["errors"]["1"]
 
 
+def test_a_pattern_error_shows_the_pattern_as_the_schema_does(api, before):
+    response = post(api, "/api/v1/decisions", decision_payload(puid="abc\n"))
+
+    body = assert_refused(response, "puid", before=before)
+    assert body["errors"]["puid"] == ["Expected `str` matching regex '^[a-zA-Z0-9_-]+$'"]
+
+
 def test_the_openapi_schema_keeps_portable_anchors(client):
     schema = client.get("/api/v1/schema?format=json").json()
     puid = schema["components"]["schemas"]["DecisionIn"]["properties"]["puid"]
