@@ -129,3 +129,29 @@ def test_manage_py_check_refuses_a_broken_production_configuration(env, expected
     assert result.returncode != 0
     assert expected in result.stderr
     assert "HINT" in result.stderr
+
+
+def test_gunicorn_refuses_to_start_on_a_broken_production_configuration():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LEDGER_"))}
+    environment.update(
+        DEBUG="0",
+        SECRET_KEY=SECRET,
+        LEDGER_PSEUDONYM_SECRET=PSEUDONYM_SECRET,
+        LEDGER_LOG_ORIGIN=ORIGIN,
+        LEDGER_LOG_SIGNING_KEY=generate_skey("elsewhere/log")[0],
+        DATABASE_URL="sqlite:///:memory:",
+        GUNICORN_BIND="127.0.0.1:0",
+        WEB_CONCURRENCY="1",
+    )
+    result = subprocess.run(  # noqa: S603 (gunicorn from our own virtualenv)
+        [str(Path(sys.executable).with_name("gunicorn")), "ledger.wsgi"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "ledger.E002" in result.stderr
