@@ -10,7 +10,9 @@ from ledger.audit import audit_log
 class Command(BaseCommand):
     help = (
         "Recompute every log leaf from its stored payload, every stored subtree hash and the "
-        "root of every checkpoint; name the first bad index. Exits 1 when anything is wrong."
+        "root of every checkpoint; rebuild every decision's, policy's and model version's "
+        "payload from its row and compare it with its entry; name the first bad index. "
+        "Exits 1 when anything is wrong."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
