@@ -99,8 +99,8 @@ def endpoint_problem(endpoint: str, *, allow_private: bool = False) -> EndpointP
         return EndpointProblem("must be an https URL")
     try:
         addresses = resolve(parts.hostname, port or 443)
-    except (OSError, UnicodeError):
-        return EndpointProblem(f"has a host that does not resolve ({parts.hostname})", True)
+    except (OSError, ValueError):  # UnicodeError (IDNA) and embedded NULs are ValueErrors
+        return EndpointProblem(f"has a host that does not resolve ({parts.hostname!r})", True)
     refused = sorted({a for a in addresses if not is_public_address(a)})
     if refused or not addresses:
         return EndpointProblem(

@@ -104,6 +104,17 @@ def test_a_name_that_does_not_resolve_is_refused(api, dns):
     assert "does not resolve" in json.dumps(response.json()["errors"]["endpoint"])
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://eu\x00.example/api/v1", "https://" + "a" * 70 + ".example/", "https://[::1/"],
+)
+def test_an_endpoint_that_cannot_be_resolved_at_all_is_a_400_not_a_500(api, endpoint):
+    response = put(api, endpoint)
+
+    assert response.status_code == 400
+    assert "endpoint" in response.json()["errors"]
+
+
 def test_an_https_endpoint_on_public_addresses_is_accepted(api, dns):
     dns["sandbox.eu.example"] = [PUBLIC, "2a00:1450:4001:80b::200e"]
 
