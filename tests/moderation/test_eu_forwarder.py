@@ -361,6 +361,7 @@ def test_a_token_change_during_a_slow_send_does_not_wait_for_it(
     seen: dict[str, object] = {}
 
     def slow_submit(endpoint, token, statements):
+        seen["in_transaction"] = connection.in_atomic_block
         sending.set()
         # The EU takes its time; the answer comes only after the token change went through
         # (or after 5 s, when the change is stuck behind a lock this send holds).
@@ -389,6 +390,7 @@ def test_a_token_change_during_a_slow_send_does_not_wait_for_it(
 
     assert response.status_code == 200 and waited < 2
     assert seen["changed_during_send"] is True
+    assert seen["in_transaction"] is False  # no network call inside a transaction
     assert status["enabled"] is True
     assert second.outcome == "idle" and second.sent == 0  # not "disabled", and nothing twice
     assert results["forward"].outcome == "submitted"
