@@ -144,6 +144,8 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
             "created_at",
         )
         read_only_fields = fields
+        # Shown as null when empty (`to_representation`): the schema says so.
+        extra_kwargs = {field: {"allow_null": True} for field in _OPTIONAL_TEXT}
 
     def get_notice_url(self, obj: Decision) -> str:
         return notice_url(self.context.get("request"), obj.notice_token)
@@ -265,6 +267,9 @@ class DecisionListCreateApi(generics.ListAPIView[Decision]):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            # drf-spectacular, describing the filters: there is no platform to scope to.
+            return Decision.objects.none()
         return selectors.decisions_for_platform(client_platform(self.request))
 
     @extend_schema(
@@ -415,6 +420,8 @@ class ModelVersionIn(StrictSerializer):
 
 class ModelVersionOut(serializers.ModelSerializer[ModelVersion]):
     name = serializers.CharField(source="model.name")
+    # A string, not a "uri": it is "" when none was given.
+    card_url = serializers.CharField()
 
     class Meta:
         model = ModelVersion
@@ -431,7 +438,15 @@ class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
             model__platform=client_platform(self.request)
         ).select_related("model")
 
-    @extend_schema(request=ModelVersionIn, responses={201: ModelVersionOut, 200: ModelVersionOut})
+    @extend_schema(
+        request=ModelVersionIn,
+        responses={
+            201: ModelVersionOut,
+            200: ModelVersionOut,
+            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            409: OpenApiResponse(_ERROR_SCHEMA, description="Registered with other details"),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = ModelVersionIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -456,6 +471,9 @@ class PolicyIn(StrictSerializer):
 
 
 class PolicyOut(serializers.ModelSerializer[Policy]):
+    # A string, not a "uri": it is "" when none was given.
+    url = serializers.CharField()
+
     class Meta:
         model = Policy
         fields = (
@@ -479,7 +497,15 @@ class PolicyListCreateApi(generics.ListAPIView[Policy]):
     def get_queryset(self) -> Any:
         return Policy.objects.filter(platform=client_platform(self.request))
 
-    @extend_schema(request=PolicyIn, responses={201: PolicyOut, 200: PolicyOut})
+    @extend_schema(
+        request=PolicyIn,
+        responses={
+            201: PolicyOut,
+            200: PolicyOut,
+            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            409: OpenApiResponse(_ERROR_SCHEMA, description="Registered with other content"),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = PolicyIn(data=request.data)
         data.is_valid(raise_exception=True)

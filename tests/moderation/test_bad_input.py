@@ -574,3 +574,12 @@ def test_no_value_in_any_registration_field_gets_a_500(api):
             if response.status_code >= 500 or api.get("/api/v1/forwarding/eu").status_code != 200:
                 problems.append(("forwarding", field, value, response.status_code))
     assert problems == []
+
+
+def test_the_schema_says_which_outputs_may_be_null_or_empty(client):
+    schemas = client.get("/api/v1/schema?format=json").json()["components"]["schemas"]
+
+    decision = schemas["DecisionOut"]["properties"]
+    assert decision["internal_notes"]["nullable"] and decision["decision_account"]["nullable"]
+    assert "format" not in schemas["PolicyOut"]["properties"]["url"]
+    assert "format" not in schemas["ModelVersionOut"]["properties"]["card_url"]
