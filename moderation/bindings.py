@@ -49,10 +49,10 @@ _DECISION_NAMES = (
 # third of verify_log's time.
 _JSON_COLUMNS = tuple(f.column for f in DECISION_FIELDS if f.json)
 _DECISIONS_JSON_AS_TEXT = Decision.objects.annotate(
-    **{f"{column}__text": Cast(column, models.TextField()) for column in _JSON_COLUMNS}
+    **{f"json_{column}": Cast(column, models.TextField()) for column in _JSON_COLUMNS}
 )
 _DECISION_VALUES = (
-    *(f"{a}__text" if a in _JSON_COLUMNS else a for a in _DECISION_ATTNAMES),
+    *(f"json_{a}" if a in _JSON_COLUMNS else a for a in _DECISION_ATTNAMES),
     *_DECISION_NAMES,
 )
 _decode = msgspec.json.Decoder().decode
