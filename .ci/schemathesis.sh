@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# schemathesis against the API's own OpenAPI schema (/api/v1/schema): generated requests, valid
+# and invalid, to every operation, checking that none gets a 5xx and that every documented
+# response matches its schema. Bounded in examples and time so that CI stays predictable.
+#
+# It starts its own server (runserver, 127.0.0.1, a free port) on a fresh SQLite database in a
+# temporary directory, with a platform, its API key and the demo policies and models, and
+# stops it on any exit. Tune with SCHEMATHESIS_MAX_EXAMPLES, SCHEMATHESIS_MAX_TIME (seconds)
+# and SCHEMATHESIS_SEED; extra arguments go to `schemathesis run` (e.g. --include-path-regex).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=.venv/bin/python
+MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-25}"
+MAX_TIME="${SCHEMATHESIS_MAX_TIME:-180}"
+SEED="${SCHEMATHESIS_SEED:-1}"
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+FUZZER_PID=""
+cleanup() {
+    local pid
+    for pid in $FUZZER_PID $SERVER_PID; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+# EXIT alone does not fire when bash is killed by a signal it does not trap. Both children run
+# in the background and are waited for, because bash runs a trap only once the foreground
+# command has returned.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# Everything the server writes (database, log signing key, Celery's filesystem queue) stays in
+# $WORK: nothing touches var/ or another run's data.
+export LEDGER_VAR_DIR="$WORK/var"
+export DATABASE_URL="sqlite:///$WORK/ledger.sqlite3"
+export DEBUG=1
+# The EU endpoints' rate limits would answer 429 to a fuzzer's burst; they are tested elsewhere.
+export LEDGER_DSA_RATE_PER_SECOND=100000/s
+export LEDGER_DSA_RATE_PER_MINUTE=1000000/m
+
+# Runs a set-up command quietly, showing its output only when it fails.
+quietly() {
+    if ! "$@" >"$WORK/setup.log" 2>&1; then
+        cat "$WORK/setup.log"
+        echo "failed: $*" >&2
+        exit 1
+    fi
+}
+
+echo "-- fresh database in $WORK"
+quietly "$PYTHON" manage.py migrate --noinput
+if ! API_KEY="$("$PYTHON" manage.py issue_api_key schemathesis --create 2>"$WORK/setup.log")"; then
+    cat "$WORK/setup.log"
+    exit 1
+fi
+# The demo platform's policies and models (and a few decisions), so that generated decisions can
+# name a real policy and model version; its own key is not needed.
+quietly "$PYTHON" manage.py seed_demo --platform schemathesis --decisions 50 --days 3
+quietly "$PYTHON" manage.py seal_checkpoint
+# Half of the generated identifiers are real ones, so that requests get past "not found": detail
+# endpoints see recorded decisions, and decisions name the demo policies and model versions.
+quietly "$PYTHON" manage.py shell -v 0 -c '
+import json
+from moderation.models import Decision, ModelVersion, Policy
+
+def values(items):
+    return json.dumps(sorted({str(item) for item in items}))
+
+decisions = Decision.objects.order_by("pk")[:10]
+dictionaries = {
+    "public_ids": values(d.public_id for d in decisions),
+    "puids": values(d.puid for d in decisions),
+    "policies": values(Policy.objects.values_list("key", flat=True)),
+    "models": values(ModelVersion.objects.values_list("model__name", flat=True)),
+    "model_versions": values(ModelVersion.objects.values_list("version", flat=True)),
+}
+bindings = {
+    "path.public_id": "public_ids",
+    "path.puid": "puids",
+    "body.policy": "policies",
+    "body.decisions[*].policy": "policies",
+    "body.model": "models",
+    "body.decisions[*].model": "models",
+    "body.model_version": "model_versions",
+    "body.decisions[*].model_version": "model_versions",
+}
+with open("'"$WORK/schemathesis.toml"'", "w") as config:
+    for name, listed in dictionaries.items():
+        config.write(f"[dictionaries.{name}]\nvalues = {listed}\n\n")
+    config.write("[parameters]\n")
+    for key, name in bindings.items():
+        config.write(f"\"{key}\" = {{ dictionary = \"{name}\", probability = 0.5 }}\n")
+'
+
+PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+echo "-- server on $BASE (log: server.log, printed on failure)"
+"$PYTHON" manage.py runserver "127.0.0.1:$PORT" --noreload >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+ready=""
+for _ in $(seq 1 60); do
+    if "$PYTHON" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+        "$BASE/api/v1/schema" 2>/dev/null; then
+        ready=1
+        break
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.5
+done
+if [[ -z "$ready" ]]; then
+    cat "$WORK/server.log"
+    echo "the server did not serve $BASE/api/v1/schema" >&2
+    exit 1
+fi
+
+echo "-- schemathesis: at most $MAX_EXAMPLES examples per operation, $MAX_TIME s in all, seed $SEED"
+status=0
+.venv/bin/schemathesis --config-file "$WORK/schemathesis.toml" run "$BASE/api/v1/schema" \
+    --header "Authorization: Bearer $API_KEY" \
+    --checks not_a_server_error,response_schema_conformance \
+    --max-examples "$MAX_EXAMPLES" \
+    --max-time "$MAX_TIME" \
+    --seed "$SEED" \
+    --workers 1 \
+    --request-timeout 30 \
+    --generation-database none \
+    --no-color \
+    "$@" &
+FUZZER_PID=$!
+wait "$FUZZER_PID" || status=$?
+FUZZER_PID=""
+if [[ $status -ne 0 ]]; then
+    echo "-- the server's tracebacks (Django logs each 5xx as 'Internal Server Error: <path>')"
+    awk '/^Internal Server Error: /{p=1; print; next} /^\[[0-9]/ || /^[A-Z][A-Za-z ]+: \//{p=0} p' \
+        "$WORK/server.log" | tail -n 600
+fi
+exit "$status"
