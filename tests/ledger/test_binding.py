@@ -325,6 +325,14 @@ def test_a_head_that_lost_its_frontier_is_caught(ledger_of_every_kind, capsys):
     assert "the log head's frontier does not match" in capsys.readouterr().err
 
 
+def test_a_deleted_log_head_is_caught(ledger_of_every_kind, capsys):
+    sql("DELETE FROM ledger_loghead")
+
+    with pytest.raises(CommandError, match="a checkpoint or the head is not"):
+        call_command("verify_log")
+    assert "the log head is missing; 13 entries are stored" in capsys.readouterr().err
+
+
 @pytest.mark.postgres
 def test_with_triggers_disabled_on_postgresql_an_edited_decision_is_named(
     ledger_of_every_kind, capsys
