@@ -394,7 +394,11 @@ def check_statement(
     application_date = c.date("application_date", MIN_APPLICATION_DATE, required=True)
     facts = c.text("decision_facts", 5000, required=True)
     source = c.choice("source_type", _SOURCE_BY_KEY, required=True)
-    source_identity = c.text("source_identity", 500) if source != Source.VOLUNTARY else None
+    # Checked whatever the source, as the EU's batch endpoint checks it (its single endpoint
+    # excludes it first), then dropped for the platform's own initiative.
+    source_identity = c.text("source_identity", 500)
+    if source == Source.VOLUNTARY:
+        source_identity = None
     detection = c.yes_no("automated_detection", required=True)
     automated = c.choice("automated_decision", _AUTOMATED, required=True)
 

@@ -14,6 +14,7 @@ import msgspec
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
@@ -123,9 +124,13 @@ def _decode_out_of_range(body: bytes) -> Any:
             return float("-inf") if text.startswith("-") else float("inf")
 
     try:
-        return json.loads(body.decode("utf-8"), parse_int=integer, parse_float=float)
+        decoded = json.loads(body.decode("utf-8"), parse_int=integer, parse_float=float)
+        # Unlike msgspec, json takes escaped lone surrogates ("\ud800"), which no database
+        # can store: refused as msgspec refuses them.
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as exc:
         raise InvalidJson(str(exc)) from exc
+    return decoded
 
 
 class InvalidJson(Exception):
@@ -149,10 +154,41 @@ _UNIQUE_SINGLE = "The identifier given is not unique within this platform."
 _UNIQUE_BATCH = "The platform identifier(s) are not all unique within this call."
 
 
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# The answers every EU-compatible endpoint may give besides its own.
+_COMMON_RESPONSES = {
+    401: OpenApiResponse(_ref("DsaMessage"), description='The token is wrong: "Unauthenticated."'),
+    (429, "text/plain"): OpenApiResponse(
+        response=OpenApiTypes.STR,
+        description=f"Past the rate limit: the EU's plain-text {THROTTLED_BODY!r}, with "
+        "Retry-After.",
+    ),
+}
+_BODY_RESPONSES = {
+    400: OpenApiResponse(_ref("DsaErrors"), description="The body is not JSON; nothing written"),
+    413: OpenApiResponse(description="The body is too large; nothing written"),
+    **_COMMON_RESPONSES,
+}
+
+
 class StatementCreateApi(DsaView):
     @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={201: OpenApiResponse(description="The stored statement"), 422: None},
+        request={"application/json": _ref("DsaStatement")},
+        responses={
+            201: OpenApiResponse(
+                _ref("DsaStatementCreated"),
+                description="The stored statement, with its integer id and its puid",
+            ),
+            422: OpenApiResponse(
+                _ref("DsaErrors"),
+                description="Invalid, or the puid is already recorded (`existing`); nothing "
+                "written",
+            ),
+            **_BODY_RESPONSES,
+        },
         summary="Record one DSA statement of reasons (EU-compatible)",
         tags=["dsa"],
     )
@@ -189,8 +225,18 @@ class StatementCreateApi(DsaView):
 
 class StatementBatchApi(DsaView):
     @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={201: OpenApiResponse(description="The stored statements"), 422: None},
+        request={"application/json": _ref("DsaStatementBatch")},
+        responses={
+            201: OpenApiResponse(
+                _ref("DsaStatementsCreated"), description="The stored statements, in order"
+            ),
+            422: OpenApiResponse(
+                _ref("DsaErrors"),
+                description="Errors keyed `statement_N`, or the puids already recorded or "
+                "repeated (`existing_puids`); nothing written",
+            ),
+            **_BODY_RESPONSES,
+        },
         summary="Record 1 to 100 DSA statements, all or nothing (EU-compatible)",
         tags=["dsa"],
     )
@@ -254,7 +300,17 @@ class StatementBatchApi(DsaView):
 
 
 class StatementDetailApi(DsaView):
-    @extend_schema(responses={200: OpenApiResponse(description="The statement")}, tags=["dsa"])
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                _ref("DsaStatementRead"), description="The statement (without puid or id)"
+            ),
+            404: OpenApiResponse(description="No such statement for this platform"),
+            **_COMMON_RESPONSES,
+        },
+        summary="Read one DSA statement of reasons (EU-compatible)",
+        tags=["dsa"],
+    )
     def get(self, request: Request, public_id: str) -> Response:
         decision = selectors.get_decision_for_platform(client_platform(request), public_id)
         try:
@@ -266,9 +322,14 @@ class StatementDetailApi(DsaView):
 class ExistingPuidApi(DsaView):
     @extend_schema(
         responses={
-            302: OpenApiResponse(description="statement of reason found"),
-            404: OpenApiResponse(description="statement of reason not found"),
+            302: OpenApiResponse(_ref("DsaMessage"), description="statement of reason found"),
+            404: OpenApiResponse(
+                _ref("DsaMessage"),
+                description="statement of reason not found (also for anything that is not a puid)",
+            ),
+            **_COMMON_RESPONSES,
         },
+        summary="Is this puid recorded? (EU-compatible)",
         tags=["dsa"],
     )
     def get(self, request: Request, puid: str) -> Response:

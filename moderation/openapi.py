@@ -1,4 +1,5 @@
-"""drf-spectacular glue: the API-key scheme and the msgspec-generated request schemas."""
+"""drf-spectacular glue: the API-key scheme, the msgspec-generated request schemas and the
+EU-compatible API's schemas."""
 
 from __future__ import annotations
 
@@ -20,8 +21,19 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 def add_msgspec_components(result: dict[str, Any], **_: Any) -> dict[str, Any]:
-    """Postprocessing hook: add the components the msgspec request schemas refer to."""
+    """Postprocessing hook: add the components the msgspec request schemas refer to, and those
+    of the EU-compatible endpoints (moderation.dsa_schema), sized by the current settings."""
+    from django.conf import settings
+
+    from moderation import dsa_schema
     from moderation.api import SCHEMA_COMPONENTS
 
-    result.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMA_COMPONENTS)
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(SCHEMA_COMPONENTS)
+    schemas.update(dsa_schema.components(settings.LEDGER_DSA_MAX_BATCH))
+    # A statement endpoint without a body answers 400: say the body is required.
+    for path in ("/api/v1/statement", "/api/v1/statements"):
+        body = result.get("paths", {}).get(path, {}).get("post", {}).get("requestBody")
+        if body is not None:
+            body["required"] = True
     return result

@@ -418,6 +418,15 @@ def test_a_number_no_type_can_hold_is_a_422_naming_its_field(api, score):
     assert rows() == 0
 
 
+def test_a_lone_surrogate_next_to_a_number_out_of_range_is_still_malformed(api):
+    body = b'{"decision_facts": "\\ud800", "score": 1e400}'
+
+    response = post(api, "/api/v1/statement", body)
+
+    assert response.status_code == 400
+    assert rows() == 0
+
+
 # --- anything else malformed: a 4xx, never a 500 ------------------------------------------------
 
 WRONG_VALUES: list[tuple[str, Any]] = [
