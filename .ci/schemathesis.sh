@@ -7,6 +7,8 @@
 # temporary directory, with a platform, its API key and the demo policies and models, and
 # stops it on any exit. Tune with SCHEMATHESIS_MAX_EXAMPLES, SCHEMATHESIS_MAX_TIME (seconds)
 # and SCHEMATHESIS_SEED; extra arguments go to `schemathesis run` (e.g. --include-path-regex).
+# SCHEMATHESIS_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432) runs on a fresh PostgreSQL
+# database made on that server instead, dropped afterwards: some bad inputs fail only there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,12 @@ SEED="${SCHEMATHESIS_SEED:-1}"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 FUZZER_PID=""
+PG_DATABASE=""
+pg_admin() {
+    "$PYTHON" -c 'import sys, psycopg
+with psycopg.connect(sys.argv[1] + "/postgres", autocommit=True) as c:
+    c.execute(sys.argv[2])' "$SCHEMATHESIS_POSTGRES_URL" "$1"
+}
 cleanup() {
     local pid
     for pid in $FUZZER_PID $SERVER_PID; do
@@ -26,6 +34,9 @@ cleanup() {
             wait "$pid" 2>/dev/null || true
         fi
     done
+    if [[ -n "$PG_DATABASE" ]]; then
+        pg_admin "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)" || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,6 +50,12 @@ trap 'exit 143' TERM HUP
 # $WORK: nothing touches var/ or another run's data.
 export LEDGER_VAR_DIR="$WORK/var"
 export DATABASE_URL="sqlite:///$WORK/ledger.sqlite3"
+if [[ -n "${SCHEMATHESIS_POSTGRES_URL:-}" ]]; then
+    SCHEMATHESIS_POSTGRES_URL="${SCHEMATHESIS_POSTGRES_URL%/}"
+    PG_DATABASE="schemathesis_${$}_${RANDOM}"
+    pg_admin "CREATE DATABASE $PG_DATABASE"
+    export DATABASE_URL="$SCHEMATHESIS_POSTGRES_URL/$PG_DATABASE"
+fi
 export DEBUG=1
 # The EU endpoints' rate limits would answer 429 to a fuzzer's burst; they are tested elsewhere.
 export LEDGER_DSA_RATE_PER_SECOND=100000/s
@@ -53,7 +70,7 @@ quietly() {
     fi
 }
 
-echo "-- fresh database in $WORK"
+echo "-- fresh database: $DATABASE_URL"
 quietly "$PYTHON" manage.py migrate --noinput
 if ! API_KEY="$("$PYTHON" manage.py issue_api_key schemathesis --create 2>"$WORK/setup.log")"; then
     cat "$WORK/setup.log"
@@ -136,8 +153,33 @@ FUZZER_PID=$!
 wait "$FUZZER_PID" || status=$?
 FUZZER_PID=""
 if [[ $status -ne 0 ]]; then
-    echo "-- the server's tracebacks (Django logs each 5xx as 'Internal Server Error: <path>')"
-    awk '/^Internal Server Error: /{p=1; print; next} /^\[[0-9]/ || /^[A-Z][A-Za-z ]+: \//{p=0} p' \
-        "$WORK/server.log" | tail -n 600
+    echo "-- the server's tracebacks, one per distinct error"
+    # Django logs each 5xx as "Internal Server Error: <path>" and its traceback; runserver's
+    # request lines start with "[", Django's 4xx warnings with "<Reason>: /".
+    "$PYTHON" - "$WORK/server.log" <<'SUMMARY'
+import collections, re, sys
+blocks, block = [], None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    if line.startswith("Internal Server Error: "):
+        block = [line]
+        blocks.append(block)
+    elif block is not None and (line.startswith("[") or re.match(r"[A-Z][A-Za-z ]+: /", line)):
+        block = None
+    elif block is not None:
+        block.append(line)
+seen = collections.Counter()
+first = {}
+for block in blocks:
+    # The exception's own line: a dotted name, then ": message" or nothing.
+    last = next((l for l in reversed(block) if re.match(r"[A-Za-z_][\w.]*(:|$)", l)), "?")
+    key = (block[0].strip(), last.split(":")[0].strip())
+    seen[key] += 1
+    first.setdefault(key, block)
+if not blocks:
+    print("(none: the server answered no 5xx)")
+for key, count in seen.items():
+    print(f"== {key[0]} ({count} times): {key[1]}")
+    print("".join(first[key][-12:]))
+SUMMARY
 fi
 exit "$status"
