@@ -413,7 +413,9 @@ class BoundedDateField(serializers.DateField):
 class ModelVersionIn(StrictSerializer):
     name = StrictSlugField(max_length=100)
     version = StrictCharField(max_length=64, trim_whitespace=False)
-    released_at = BoundedDateField(low=MIN_CONTENT_DATE, high=MAX_DATE)
+    released_at = BoundedDateField(
+        low=MIN_CONTENT_DATE, high=MAX_DATE, help_text=f"From {MIN_CONTENT_DATE} to {MAX_DATE}."
+    )
     threshold = StrictFloatField(min_value=0.0, max_value=1.0)
     card_url = StrictURLField(max_length=500, required=False, default="")
 

@@ -46,7 +46,29 @@ NonEmpty500 = Annotated[str, Meta(min_length=1, max_length=500)]
 SLUG_PATTERN = r"\A[-a-zA-Z0-9_]+\Z"
 Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
 UnitInterval = Annotated[float, Meta(ge=0.0, le=1.0)]
-AwareDatetime = Annotated[dt.datetime, Meta(tz=True)]
+# The bounds are checked by `moderation.rules` (a date's bounds cannot be a JSON Schema keyword);
+# the descriptions put them in the OpenAPI schema.
+EndDate = Annotated[
+    dt.date, Meta(description="From 2000-01-01 to 2038-01-01, not before application_date.")
+]
+ContentDate = Annotated[dt.date, Meta(description="From 2000-01-01 to 2038-01-01.")]
+ApplicationDate = Annotated[dt.date, Meta(description="From 2020-01-01 to 2038-01-01.")]
+DecidedAt = Annotated[
+    dt.datetime,
+    Meta(
+        tz=True,
+        description="With its offset; from 2000-01-01T00:00:00Z in UTC, not in the future. "
+        "The time of recording when omitted.",
+    ),
+]
+NotifiedAt = Annotated[
+    dt.datetime,
+    Meta(
+        tz=True,
+        description="With its offset; from 2000-01-01T00:00:00Z in UTC, not in the future, "
+        "not before decided_at.",
+    ),
+]
 YesNo = Literal["Yes", "No"]
 # PostgreSQL's integer: a larger policy version cannot be stored or looked up.
 MAX_INT32 = 2**31 - 1
@@ -72,14 +94,14 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     decision_visibility: list[Visibility] = []
     decision_visibility_other: Text500 | None = None
-    end_date_visibility_restriction: dt.date | None = None
+    end_date_visibility_restriction: EndDate | None = None
     decision_monetary: Monetary | None = None
     decision_monetary_other: Text500 | None = None
-    end_date_monetary_restriction: dt.date | None = None
+    end_date_monetary_restriction: EndDate | None = None
     decision_provision: Provision | None = None
-    end_date_service_restriction: dt.date | None = None
+    end_date_service_restriction: EndDate | None = None
     decision_account: AccountAction | None = None
-    end_date_account_restriction: dt.date | None = None
+    end_date_account_restriction: EndDate | None = None
     account_type: AccountType | None = None
 
     decision_ground: Ground
@@ -114,10 +136,10 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     content_id: ContentId | None = None
     territorial_scope: list[Country] = []
 
-    content_date: dt.date
-    application_date: dt.date
-    decided_at: AwareDatetime | None = None
-    notified_at: AwareDatetime | None = None
+    content_date: ContentDate
+    application_date: ApplicationDate
+    decided_at: DecidedAt | None = None
+    notified_at: NotifiedAt | None = None
 
 
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
