@@ -10,13 +10,23 @@ are, so that a 422 means the statement itself was refused. Invalid puids are lef
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import schemathesis
 
-from moderation.dsa import PUID_MAX_LENGTH, is_puid
+# moderation.dsa's puid rule, restated so that the CLI can load this module without Django
+# (tests/moderation/test_dsa_openapi.py checks that the two agree).
+PUID = re.compile(r"[a-zA-Z0-9_-]+")
+PUID_MAX_LENGTH = 500
 
 _serial = itertools.count(1)
+
+
+def is_puid(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= PUID_MAX_LENGTH and bool(PUID.fullmatch(value))
+
+
 _DSA_PATHS = ("/api/v1/statement", "/api/v1/statements")
 
 

@@ -205,6 +205,23 @@ def test_a_batch_still_checks_the_length_of_a_dropped_category_specification_oth
     assert "category_specification_other" in response.json()["errors"]["statement_0"]
 
 
+def test_a_source_identity_is_checked_for_any_source_and_dropped_for_own_initiative(api):
+    # The EU's batch endpoint checks it whatever the source (its single one skips it for
+    # SOURCE_VOLUNTARY); both of ours check it, so that one schema describes both.
+    too_long = statement_payload(source_type="SOURCE_VOLUNTARY", source_identity="x" * 501)
+    dropped = statement_payload(source_type="SOURCE_VOLUNTARY", source_identity="Notice 1")
+
+    single = post(api, "/api/v1/statement", too_long)
+    batch = post(api, "/api/v1/statements", {"statements": [too_long]})
+    kept = post(api, "/api/v1/statement", dropped)
+
+    assert single.status_code == 422
+    assert "source_identity" in single.json()["errors"]
+    assert "source_identity" in batch.json()["errors"]["statement_0"]
+    assert kept.status_code == 201
+    assert kept.json()["source_identity"] is None
+
+
 # --- dates: the EU's own bounds ---------------------------------------------------------------
 
 

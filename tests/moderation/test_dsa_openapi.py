@@ -15,9 +15,9 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-import tests.schemathesis_hooks  # noqa: F401  (unique puids for generated statements)
 from moderation import dsa
 from moderation.vocabulary import Keyword, Source, Visibility
+from tests import schemathesis_hooks  # registers the hook: unique puids for statements
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +154,12 @@ def test_what_the_schema_refuses_the_endpoint_refuses(api, client, overrides):
 
 def dsa_example(schema: dict[str, Any]) -> dict[str, Any]:
     return dict(component(schema, "DsaStatement")["example"])
+
+
+@pytest.mark.parametrize("puid", ["abc", "a-b_C9", "a" * 500, "a" * 501, "abc\n", "", "a.b", 5])
+def test_the_fuzzing_hooks_know_a_puid_as_the_endpoint_does(puid):
+    assert schemathesis_hooks.is_puid(puid) == dsa.is_puid(puid)
+    assert schemathesis_hooks.PUID_MAX_LENGTH == dsa.PUID_MAX_LENGTH
 
 
 # A bounded fuzz of the four operations with every schemathesis check: no 5xx, every answer
