@@ -499,7 +499,7 @@ class Monitor:
             check, detail = self._locate_mismatch(base, leaves, checkpoint)
             self._fail(check, detail)
             return None
-        if self.full:
+        if self.full and leaves:
             self._ok(
                 "entries",
                 f"all {len(leaves)} entries (0..{checkpoint.size - 1}) fetched again: each "
