@@ -198,17 +198,18 @@ def receipt(prefix: str, recorded: services.Recorded) -> dict[str, Any]:
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO time that has a UTC equivalent: "0001-01-01T00:00:00+14:00" parses, but its UTC
-    time is in year 0, and the database adapter's conversion would raise OverflowError."""
+    """An ISO time, in UTC. "0001-01-01T00:00:00+14:00" parses, but its UTC time is in year 0,
+    which the database adapter's conversion would fail on."""
 
     def to_python(self, value: Any) -> dt.datetime | None:
         parsed: dt.datetime | None = super().to_python(value)
-        if parsed is not None:
-            try:
-                parsed.astimezone(dt.UTC)
-            except OverflowError as exc:
-                raise forms.ValidationError("Out of range.", code="invalid") from exc
-        return parsed
+        if parsed is None:
+            return None
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python accepts (-20:25).
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("Out of range.", code="invalid") from exc
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -87,6 +87,7 @@ def model_body(**overrides: Any) -> dict[str, Any]:
         "2000-01-01T00:30:00+01:00",
         "9999-12-31T23:59:59-14:00",
         "9999-12-31T23:59:59Z",
+        "2099-01-01T00:00:00-20:25",
     ],
 )
 def test_a_decision_or_notification_time_out_of_bounds_is_refused_and_nothing_is_written(
@@ -103,6 +104,25 @@ def test_the_earliest_decision_time_is_accepted_and_reads_back(api, client):
         api,
         "/api/v1/decisions",
         decision_payload(decided_at="2000-01-01T00:00:00Z", notified_at="2000-01-02T00:00:00Z"),
+    )
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert api.get("/api/v1/decisions").status_code == 200
+    assert api.get(f"/api/v1/decisions/{data['id']}").status_code == 200
+    assert client.get(data["notice_url"]).status_code == 200
+
+
+@pytest.mark.parametrize("offset", ["-20:25", "+23:59", "-23:59"])
+def test_a_time_with_an_offset_postgresql_cannot_store_is_recorded_and_reads_back(
+    api, client, offset
+):
+    response = post(
+        api,
+        "/api/v1/decisions",
+        decision_payload(
+            decided_at=f"2026-11-01T10:00:00{offset}", notified_at=f"2026-11-02T10:00:00{offset}"
+        ),
     )
 
     assert response.status_code == 201, response.json()
@@ -364,6 +384,16 @@ def test_a_bad_filter_value_is_refused_naming_it(api, query, field):
 
     assert response.status_code == 400, (response.status_code, response.content[:300])
     assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["decided_after=0309-01-30T15:26:59.316-20:25", "decided_before=2026-01-01T00:00-23:59"],
+)
+def test_a_filter_time_with_an_offset_postgresql_refuses_is_read_in_utc(api, query):
+    post(api, "/api/v1/decisions", decision_payload())
+
+    assert api.get(f"/api/v1/decisions?{query}").status_code == 200
 
 
 @pytest.mark.parametrize("query", ["page_size=²", "page_size=" + "9" * 30, "page_size=-1"])
