@@ -6,6 +6,7 @@ a 500, and nothing written."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -109,6 +110,27 @@ def test_urls_the_eu_accepts_are_accepted(api, url):
 
     assert response.status_code == 201, response.json()
     assert response.json()["decision_ground_reference_url"] == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://" + "a-" * 245 + "!",
+        "http://" + "a_" * 245 + "!",
+        "http://" + "a." * 246 + "!",
+        "http://" + "a" * 240 + "@" + "b" * 240 + "!",
+        "http://x." + "a-." * 160 + "!",
+        "http://a/" + "/" * 480 + " ",
+        "http://[" + ":" * 480 + "]",
+    ],
+    ids=["hyphens", "underscores", "labels", "user", "hyphen-labels", "slashes", "ipv6"],
+)
+def test_checking_a_url_takes_linear_time_on_hostile_input(api, url):
+    started = time.perf_counter()
+    response = post(api, "/api/v1/statement", statement_payload(decision_ground_reference_url=url))
+
+    assert response.status_code == 422
+    assert time.perf_counter() - started < 1.0
 
 
 def test_a_batch_refuses_a_reference_url_that_is_no_url_naming_the_statement(api):
