@@ -5,13 +5,16 @@ checked, their examples are accepted as sent, and a fuzzer generating from the s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.cache import cache
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -169,6 +172,17 @@ fuzzed = schemathesis.openapi.from_wsgi("/api/v1/schema", get_wsgi_application()
 )
 
 
+@pytest.fixture
+def keep_the_test_connection() -> Iterator[None]:
+    """Requests go through the WSGI handler, which closes the database connection around each
+    one; the test's transaction lives on it, so keep it, as Django's test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @fuzzed.parametrize()
 @hypothesis_settings(
     max_examples=60,
@@ -177,6 +191,6 @@ fuzzed = schemathesis.openapi.from_wsgi("/api/v1/schema", get_wsgi_application()
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_the_eu_compatible_api_conforms_to_its_schema(case, api_key):
+def test_the_eu_compatible_api_conforms_to_its_schema(case, api_key, keep_the_test_connection):
     cache.clear()
     case.call_and_validate(headers={"Authorization": f"Bearer {api_key}"})
