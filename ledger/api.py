@@ -139,7 +139,7 @@ class InclusionProofApi(PublicApi):
         except BadParameters as exc:
             return _bad(exc.errors)
         except log.LogError as exc:
-            return _bad({"index": [str(exc)]}, str(exc))
+            return _bad({exc.field or "index": [str(exc)]}, str(exc))
         return Response(
             {
                 "leaf_index": params["index"],
@@ -165,7 +165,7 @@ class ConsistencyProofApi(PublicApi):
         except BadParameters as exc:
             return _bad(exc.errors)
         except log.LogError as exc:
-            return _bad({"first": [str(exc)]}, str(exc))
+            return _bad({exc.field or "first": [str(exc)]}, str(exc))
         return Response(
             {
                 "first": params["first"],

@@ -40,7 +40,11 @@ class Appended:
 
 
 class LogError(Exception):
-    pass
+    """A read or append the log cannot do; `field` names the request parameter at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def append_entries(entries: Sequence[tuple[EntryType | str, bytes]]) -> list[Appended]:
@@ -117,7 +121,7 @@ def forget_cached_nodes(**_: Any) -> None:
 
 
 def _fetch(
-    nodes: Sequence[tuple[int, int]], tree_size: int | None = None
+    nodes: Sequence[tuple[int, int]], tree_size: int | None = None, size_name: str = "tree_size"
 ) -> dict[tuple[int, int], bytes]:
     """The stored hashes of these perfect subtrees, in one round trip.
 
@@ -161,7 +165,7 @@ def _fetch(
                     if node[0] >= CACHED_LEVEL and len(_upper_nodes) < CACHE_LIMIT:
                         _upper_nodes[node] = found[node]
     if tree_size is not None and not 0 < tree_size <= size:
-        raise LogError(f"tree_size must be between 1 and the log's size ({size})")
+        raise LogError(f"{size_name} must be between 1 and the log's size ({size})", size_name)
     missing = [n for n in nodes if n not in found]
     if missing:
         raise LogError(f"stored subtree hashes missing: {missing[:5]}")
@@ -192,7 +196,7 @@ def root(tree_size: int) -> bytes:
 
 def inclusion_proof(index: int, tree_size: int) -> list[bytes]:
     if not 0 <= index < tree_size:
-        raise LogError(f"index must be between 0 and tree_size - 1 ({tree_size - 1})")
+        raise LogError(f"index must be between 0 and tree_size - 1 ({tree_size - 1})", "index")
     hashes = _fetch(merkle.inclusion_proof_nodes(index, tree_size), tree_size)
     return merkle.inclusion_proof(
         index, tree_size, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
@@ -201,8 +205,8 @@ def inclusion_proof(index: int, tree_size: int) -> list[bytes]:
 
 def consistency_proof(first: int, second: int) -> list[bytes]:
     if not 0 < first <= second:
-        raise LogError("first must be between 1 and second")
-    hashes = _fetch(merkle.consistency_proof_nodes(first, second), second)
+        raise LogError("first must be between 1 and second", "first")
+    hashes = _fetch(merkle.consistency_proof_nodes(first, second), second, "second")
     return merkle.consistency_proof(
         first, second, merkle.subtree_hasher(lambda lv, i: hashes[(lv, i)])
     )

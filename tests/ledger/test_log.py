@@ -235,9 +235,10 @@ def test_entries_are_paged_with_a_link_to_the_next_page(client, platform, model_
         ("/api/v1/log/proof/inclusion", {"index": 3}, "tree_size"),
         ("/api/v1/log/proof/inclusion", {"index": "x", "tree_size": 2}, "index"),
         ("/api/v1/log/proof/inclusion", {"index": 5, "tree_size": 5}, "index"),
-        ("/api/v1/log/proof/inclusion", {"index": 0, "tree_size": 999}, "index"),
+        ("/api/v1/log/proof/inclusion", {"index": 0, "tree_size": 999}, "tree_size"),
         ("/api/v1/log/proof/consistency", {"first": 4, "second": 2}, "first"),
         ("/api/v1/log/proof/consistency", {"first": -1, "second": 2}, "first"),
+        ("/api/v1/log/proof/consistency", {"first": 1, "second": 999}, "second"),
         ("/api/v1/log/entries", {}, "start"),
     ],
 )
