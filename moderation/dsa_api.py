@@ -347,7 +347,9 @@ class ExistingPuidApi(DsaView):
 class DecisionDsaExportApi(APIView):
     @extend_schema(
         responses={
-            200: OpenApiResponse(description="The decision as a DSA statement of reasons"),
+            200: OpenApiResponse(
+                _ref("DsaStatementStored"), description="The decision as a DSA statement of reasons"
+            ),
             409: OpenApiResponse(description="This kind of decision has no statement"),
         },
         summary="Export a decision as a DSA statement of reasons",
