@@ -124,13 +124,20 @@ def _decode_out_of_range(body: bytes) -> Any:
             return float("-inf") if text.startswith("-") else float("inf")
 
     try:
-        decoded = json.loads(body.decode("utf-8"), parse_int=integer, parse_float=float)
+        decoded = json.loads(
+            body.decode("utf-8"), parse_int=integer, parse_float=float, parse_constant=_not_json
+        )
         # Unlike msgspec, json takes escaped lone surrogates ("\ud800"), which no database
         # can store: refused as msgspec refuses them.
         json.dumps(decoded, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as exc:
         raise InvalidJson(str(exc)) from exc
     return decoded
+
+
+def _not_json(name: str) -> Any:
+    # NaN and Infinity are Python's extensions, not JSON: malformed, as msgspec says.
+    raise ValueError(f"{name} is not JSON")
 
 
 class InvalidJson(Exception):

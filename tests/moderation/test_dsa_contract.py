@@ -432,7 +432,17 @@ def test_json_nested_100000_deep_is_a_400(api, url, body):
     assert rows() == 0
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b'{"puid": "\\ud800"}', b"nul\x00"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b'{"puid": "\\ud800"}',
+        b"nul\x00",
+        b'{"score": 1e400, "decision_facts": NaN}',
+        b'{"score": 1e400, "x": -Infinity}',
+    ],
+)
 def test_malformed_json_is_a_400(api, body):
     response = post(api, "/api/v1/statement", body)
 
