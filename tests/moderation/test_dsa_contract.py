@@ -637,3 +637,14 @@ def test_a_batch_item_that_is_not_an_object_is_named_by_position(api, item):
     assert response.status_code == 422
     assert set(response.json()["errors"]) == {"statement_1"}
     assert rows() == 0
+
+
+@pytest.mark.parametrize("url", ["/api/v1/statement", "/api/v1/statements"])
+def test_a_body_over_the_size_limit_is_a_413(api, settings, url):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    body = {"statements": [statement_payload(decision_facts="x" * 2_000)]}
+
+    response = post(api, url, body if url.endswith("s") else body["statements"][0])
+
+    assert response.status_code == 413
+    assert rows() == 0
