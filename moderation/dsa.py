@@ -171,6 +171,17 @@ class StatementErrors(Exception):
         self.errors = errors
 
 
+# What Laravel's TrimStrings middleware strips (Str::trim: PCRE's \s, a byte-order mark, a
+# zero-width space, a left-to-right mark). The EU trims every string, then takes an empty one
+# as absent (ConvertEmptyStringsToNull): a text of nothing but these is no text. Other strings
+# are kept exactly as sent.
+_TRIMMED = " \t\n\v\f\r\ufeff\u200b\u200e"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip(_TRIMMED))
+
+
 def _name(field: str) -> str:
     return field.replace("_", " ")
 
@@ -187,11 +198,11 @@ class _Checker:
 
     def present(self, field: str) -> bool:
         value = self.raw.get(field)
-        return value is not None and value != "" and value != []
+        return not _blank(value) and value != []
 
     def text(self, field: str, max_length: int, *, required: bool = False) -> str | None:
         value = self.raw.get(field)
-        if value is None or value == "":
+        if _blank(value):
             if required:
                 self.add(field, f"The {_name(field)} field is required.")
             return None
@@ -212,7 +223,7 @@ class _Checker:
 
     def choice(self, field: str, table: dict[str, T], *, required: bool = False) -> T | None:
         value = self.raw.get(field)
-        if value is None or value == "":
+        if _blank(value):
             if required:
                 self.add(field, f"The {_name(field)} field is required.")
             return None
@@ -237,7 +248,7 @@ class _Checker:
 
     def date(self, field: str, low: dt.date | None, *, required: bool = False) -> dt.date | None:
         value = self.raw.get(field)
-        if value is None or value == "":
+        if _blank(value):
             if required:
                 self.add(field, f"The {_name(field)} field is required.")
             return None
@@ -491,7 +502,7 @@ def _conditional_text(
 
 def _content_id(c: _Checker) -> ContentId | None:
     value = c.raw.get("content_id")
-    if value is None:
+    if _blank(value):
         return None
     if not isinstance(value, dict) or set(value) != {"EAN-13"}:
         c.add("content_id", 'The content id field must be an object with the key "EAN-13".')

@@ -13,7 +13,8 @@ what the schema calls invalid is refused. The EU's conditional rules are spelt o
 A field the EU excludes when it does not apply is accepted with any value then (and dropped),
 so its base description carries no type: the branch that applies gives it one. An empty string
 or null counts as absent (Laravel's ConvertEmptyStringsToNull), so optional enums list "" and
-null. Free text may not contain NUL (PostgreSQL text cannot hold it).
+null, and a required text needs a character that is not white space. Free text may not contain
+NUL (PostgreSQL text cannot hold it).
 
 Not expressible here, and answered with 422 all the same: a puid already recorded (or repeated
 in a batch), a model version that is not registered, and 29 February of a leap year, which the
@@ -43,6 +44,9 @@ from moderation.vocabulary import (
 Schema = dict[str, Any]
 
 NO_NUL = "^[^\\u0000]*$"
+# A required text needs one character that Laravel's TrimStrings would not strip.
+_BLANK = "\\t\\n\\u000b\\f\\r \\ufeff\\u200b\\u200e"
+NOT_BLANK = f"^[{_BLANK}]*[^\\u0000{_BLANK}][^\\u0000]*$"
 _MONTH_DAY = (
     "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     "|(?:0[13-9]|1[0-2])-(?:29|30)"
@@ -78,7 +82,7 @@ def _required_text(max_length: int) -> Schema:
 def _text(max_length: int, *, required: bool = False, description: str = "") -> Schema:
     schema: Schema = {"type": "string", "maxLength": max_length, "pattern": NO_NUL}
     if required:
-        schema["minLength"] = 1
+        schema.update(minLength=1, pattern=NOT_BLANK)
     else:
         schema["nullable"] = True
     if description:

@@ -244,6 +244,48 @@ def test_a_source_identity_is_checked_for_any_source_and_dropped_for_own_initiat
     assert kept.json()["source_identity"] is None
 
 
+@pytest.mark.parametrize("blank", [" ", "\t\n", "\r\n  ", "\ufeff", "\u200b "])
+@pytest.mark.parametrize(
+    ("field", "overrides"),
+    [
+        ("decision_facts", {}),
+        ("incompatible_content_ground", {}),
+        ("decision_visibility_other", {"decision_visibility": ["DECISION_VISIBILITY_OTHER"]}),
+        ("content_type_other", {"content_type": ["CONTENT_TYPE_OTHER"]}),
+    ],
+)
+def test_a_required_text_of_white_space_only_is_missing_as_the_eu_trims_it(
+    api, field, overrides, blank
+):
+    body = statement_payload(**overrides, **{field: blank})
+
+    response = post(api, "/api/v1/statement", body)
+
+    assert response.status_code == 422
+    [message] = response.json()["errors"][field]
+    assert message.startswith(f"The {field.replace('_', ' ')} field is required")
+    assert rows() == 0
+
+
+def test_an_optional_text_of_white_space_only_is_stored_as_absent(api):
+    body = statement_payload(source_identity="  ", decision_ground_reference_url="\t")
+
+    response = post(api, "/api/v1/statement", body)
+
+    assert response.status_code == 201
+    assert response.json()["source_identity"] is None
+    assert response.json()["decision_ground_reference_url"] is None
+
+
+def test_other_texts_are_kept_exactly_as_sent(api):
+    facts = "  Two spaces before, a newline after.\n"
+
+    response = post(api, "/api/v1/statement", statement_payload(decision_facts=facts))
+
+    assert response.status_code == 201
+    assert response.json()["decision_facts"] == facts
+
+
 # --- dates: the EU's own bounds ---------------------------------------------------------------
 
 
