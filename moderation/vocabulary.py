@@ -1,7 +1,7 @@
 """The controlled vocabulary of a decision.
 
 Keys follow the EU DSA Transparency Database's statement-of-reasons schema
-(../shared/reference/dsa-statement-of-reasons.md) wherever it has one; keys it lacks (flags,
+(digital-services-act/transparency-database, `app/Models/Statement.php`) wherever it has one; keys it lacks (flags,
 no-action decisions, the silent visibility restrictions called shadowbans, community reports and
 legal orders as sources) are ours and follow its naming. Stored values are never reused for a
 different meaning.
