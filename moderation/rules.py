@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from moderation import statement_rules as table
 from moderation.schemas import DecisionIn
 from moderation.vocabulary import (
     CHANGING_TYPES,
@@ -18,30 +19,20 @@ from moderation.vocabulary import (
     AccountAction,
     Action,
     AutomatedDecision,
-    ContentType,
     DecisionType,
-    Ground,
-    Monetary,
-    Source,
-    Visibility,
 )
 
-MAX_DATE = dt.date(2038, 1, 1)
-MIN_CONTENT_DATE = dt.date(2000, 1, 1)
-MIN_APPLICATION_DATE = dt.date(2020, 1, 1)
-MIN_END_DATE = MIN_CONTENT_DATE
-MIN_DECIDED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# Our names for the table's bounds, for code that reads them once (forms, filters). The checks
+# below read `table` at call time.
+MAX_DATE = table.MAX_DATE
+MIN_CONTENT_DATE = table.MIN_CONTENT_DATE
+MIN_APPLICATION_DATE = table.MIN_APPLICATION_DATE
+MIN_END_DATE = table.MIN_END_DATE
+MIN_DECIDED_AT = table.MIN_DECIDED_AT
 # Clocks drift: a decision dated a little ahead of ours is accepted.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 AddError = Callable[[str, str], None]
-
-_END_DATES = (
-    ("end_date_visibility_restriction", "decision_visibility"),
-    ("end_date_monetary_restriction", "decision_monetary"),
-    ("end_date_service_restriction", "decision_provision"),
-    ("end_date_account_restriction", "decision_account"),
-)
 
 
 def check_decision(
@@ -68,23 +59,18 @@ def check_decision(
         d.category_addition = sorted(set(d.category_addition) - {d.category})
     if d.category_specification:
         d.category_specification = sorted(set(d.category_specification))
-    if ContentType.OTHER in d.content_type:
-        if not d.content_type_other:
-            add("content_type_other", "Required when content_type contains CONTENT_TYPE_OTHER.")
-    elif d.content_type_other is not None:
-        add("content_type_other", "Only allowed when content_type contains CONTENT_TYPE_OTHER.")
+    _check_required_if(d, add, table.CONTENT_TYPE_OTHER)
     d.content_type = sorted(set(d.content_type))
     if d.territorial_scope:
         d.territorial_scope = sorted(set(d.territorial_scope))
 
-    if not MIN_CONTENT_DATE <= d.content_date <= MAX_DATE:
-        add("content_date", f"Must be between {MIN_CONTENT_DATE} and {MAX_DATE}.")
-    if not MIN_APPLICATION_DATE <= d.application_date <= MAX_DATE:
-        add("application_date", f"Must be between {MIN_APPLICATION_DATE} and {MAX_DATE}.")
+    for field in ("content_date", "application_date"):
+        low, high = table.date_bounds(field)
+        if not low <= getattr(d, field) <= high:
+            add(field, f"Must be between {low} and {high}.")
     _check_times(d, add, now)
 
-    if d.source_type == Source.VOLUNTARY:
-        d.source_identity = None
+    _drop_if(d, table.SOURCE_IDENTITY)
 
     _check_automation(d, add, require_model_for_automation)
     if d.policy_version is not None and d.policy is None:
@@ -112,7 +98,7 @@ def _check_times(d: DecisionIn, add: AddError, now: dt.datetime) -> None:
         except OverflowError:
             add(field, _before_2000(field) if value.year < 2000 else "Must not be in the future.")
             continue
-        if utc < MIN_DECIDED_AT:
+        if utc < table.MIN_DECIDED_AT:
             add(field, _before_2000(field))
         elif utc > now + FUTURE_TOLERANCE:
             add(field, "Must not be in the future.")
@@ -123,20 +109,14 @@ def _check_times(d: DecisionIn, add: AddError, now: dt.datetime) -> None:
 
 
 def _before_2000(field: str) -> str:
-    return f"Must not be before {MIN_DECIDED_AT.isoformat()} (in UTC)."
+    return f"Must not be before {table.MIN_DECIDED_AT.isoformat()} (in UTC)."
 
 
 def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
-    has_restriction = bool(
-        d.decision_visibility or d.decision_monetary or d.decision_provision or d.decision_account
-    )
+    has_restriction = any(getattr(d, field) for field in table.RESTRICTIONS.fields)
     if d.decision_type == DecisionType.RESTRICTION:
         if not has_restriction:
-            add(
-                "decision_visibility",
-                "Required unless decision_monetary, decision_provision or decision_account "
-                "is present.",
-            )
+            add(table.RESTRICTIONS.fields[0], table.RESTRICTIONS.native_required())
     elif has_restriction:
         add(
             "decision_type",
@@ -146,34 +126,20 @@ def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
 
     if d.decision_visibility:
         d.decision_visibility = sorted(set(d.decision_visibility))
-    if Visibility.OTHER in d.decision_visibility:
-        if not d.decision_visibility_other:
-            add(
-                "decision_visibility_other",
-                "Required when decision_visibility contains DECISION_VISIBILITY_OTHER.",
-            )
-    elif d.decision_visibility_other is not None:
-        add(
-            "decision_visibility_other",
-            "Only allowed when decision_visibility contains DECISION_VISIBILITY_OTHER.",
-        )
-    if d.decision_monetary == Monetary.OTHER:
-        if not d.decision_monetary_other:
-            add("decision_monetary_other", "Required when decision_monetary is OTHER.")
-    elif d.decision_monetary_other is not None:
-        add("decision_monetary_other", "Only allowed when decision_monetary is OTHER.")
+    _check_required_if(d, add, table.VISIBILITY_OTHER)
+    _check_required_if(d, add, table.MONETARY_OTHER)
 
-    for end_field, restriction_field in _END_DATES:
+    for end_field, restriction_field in table.END_DATES:
         end = getattr(d, end_field)
         if end is None:
             continue
-        if end > MAX_DATE:
-            add(end_field, f"Must not be after {MAX_DATE}.")
+        if end > table.MAX_DATE:
+            add(end_field, f"Must not be after {table.MAX_DATE}.")
         elif not strict:
             # The EU's own bounds: none below, for its compatible API.
             continue
-        elif end < MIN_END_DATE:
-            add(end_field, f"Must be between {MIN_END_DATE} and {MAX_DATE}.")
+        elif end < table.MIN_END_DATE:
+            add(end_field, f"Must be between {table.MIN_END_DATE} and {table.MAX_DATE}.")
         elif not getattr(d, restriction_field):
             add(end_field, f"Only allowed with {restriction_field}.")
         elif end < d.application_date:
@@ -181,27 +147,26 @@ def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
 
 
 def _check_ground(d: DecisionIn, add: AddError) -> None:
-    illegal = d.decision_ground == Ground.ILLEGAL_CONTENT
-    required, excluded = (
-        (
-            ("illegal_content_legal_ground", "illegal_content_explanation"),
-            ("incompatible_content_ground", "incompatible_content_explanation"),
-        )
-        if illegal
-        else (
-            ("incompatible_content_ground", "incompatible_content_explanation"),
-            ("illegal_content_legal_ground", "illegal_content_explanation"),
-        )
-    )
-    for field in required:
-        if not getattr(d, field):
-            add(field, f"Required when decision_ground is {d.decision_ground.value}.")
-    for field in excluded:
-        if getattr(d, field) is not None:
-            add(field, f"Not allowed when decision_ground is {d.decision_ground.value}.")
-    if illegal:
-        # The DSA database keeps incompatible_content_illegal only for incompatible content.
-        d.incompatible_content_illegal = None
+    # Required ones first, then refused ones: the order of the fields in the answer.
+    rules = sorted(table.GROUND_TEXTS, key=lambda rule: not rule.when.holds(d.decision_ground))
+    for rule in rules:
+        _check_required_if(d, add, rule)
+    _drop_if(d, table.INCOMPATIBLE_ILLEGAL)
+
+
+def _check_required_if(d: DecisionIn, add: AddError, rule: table.RequiredIf) -> None:
+    """Required (not empty) when the rule's condition holds, absent otherwise."""
+    actual = getattr(d, rule.when.field)
+    if rule.when.holds(actual):
+        if not getattr(d, rule.field):
+            add(rule.field, rule.native_required())
+    elif getattr(d, rule.field) is not None:
+        add(rule.field, rule.native_excluded(getattr(actual, "value", actual)))
+
+
+def _drop_if(d: DecisionIn, rule: table.DroppedIf) -> None:
+    if rule.when.holds(getattr(d, rule.when.field)):
+        setattr(d, rule.field, None)
 
 
 def _check_automation(d: DecisionIn, add: AddError, require_model: bool) -> None:
