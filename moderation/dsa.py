@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from moderation import statement_rules as table
 from moderation.models import Decision
 from moderation.schemas import ContentId, DecisionIn, Subject
 from moderation.vocabulary import (
@@ -74,14 +75,15 @@ _GROUNDS = {g.value: g for g in Ground}
 _AUTOMATED = {a.value: a for a in AutomatedDecision}
 
 # Used with fullmatch: `$` would also match before a final newline ("abc\n"); the EU's own
-# pattern carries PCRE's D modifier for the same reason.
-PUID = re.compile(r"[a-zA-Z0-9_-]+")
-PUID_MAX_LENGTH = 500
-EAN13 = re.compile(r"[0-9]{13}")
+# pattern carries PCRE's D modifier for the same reason. The bounds are the table's
+# (moderation.statement_rules), read at call time by the checks below.
+PUID = re.compile(table.PUID_PATTERN)
+PUID_MAX_LENGTH = table.PUID_MAX_LENGTH
+EAN13 = re.compile(table.EAN13_PATTERN)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-MIN_CONTENT_DATE = dt.date(2000, 1, 1)
-MIN_APPLICATION_DATE = dt.date(2020, 1, 1)
-MAX_DATE = dt.date(2038, 1, 1)
+MIN_CONTENT_DATE = table.MIN_CONTENT_DATE
+MIN_APPLICATION_DATE = table.MIN_APPLICATION_DATE
+MAX_DATE = table.MAX_DATE
 
 # Laravel's `url` rule (Illuminate\Support\Str::isUrl, derived from Symfony's UrlValidator):
 # one of the IANA schemes it lists, `://`, an optional user, a host (domain, IPv4 or bracketed
@@ -158,7 +160,7 @@ def is_puid(value: object) -> bool:
     """The EU's puid rule: 1 to 500 of `a-z A-Z 0-9 - _`, and nothing else (no final newline)."""
     return (
         isinstance(value, str)
-        and len(value) <= PUID_MAX_LENGTH
+        and len(value) <= table.PUID_MAX_LENGTH
         and PUID.fullmatch(value) is not None
     )
 
@@ -263,9 +265,10 @@ class _Checker:
         if low is not None and parsed < low:
             self.add(field, f"The {_name(field)} field must be a date after or equal to {low}.")
             return None
-        if parsed > MAX_DATE:
+        if parsed > table.MAX_DATE:
             self.add(
-                field, f"The {_name(field)} field must be a date before or equal to {MAX_DATE}."
+                field,
+                f"The {_name(field)} field must be a date before or equal to {table.MAX_DATE}.",
             )
             return None
         return parsed
@@ -306,7 +309,7 @@ def check_statement(
         return None, {"statement": ["The statement must be an object."]}
     c = _Checker(raw)
 
-    puid = c.text("puid", PUID_MAX_LENGTH, required=True)
+    puid = c.text("puid", table.TEXT_MAX_LENGTH["puid"], required=True)
     if puid is not None and PUID.fullmatch(puid) is None:
         c.add("puid", "The puid format is invalid.")
 
@@ -314,33 +317,19 @@ def check_statement(
     monetary = c.choice("decision_monetary", _MONETARY)
     provision = c.choice("decision_provision", _PROVISION)
     account = c.choice("decision_account", _ACCOUNT)
-    restrictions = (
-        "decision_visibility",
-        "decision_monetary",
-        "decision_provision",
-        "decision_account",
+    restrictions = table.RESTRICTIONS
+    if not any(c.present(f) for f in restrictions.fields):
+        for field in restrictions.fields:
+            c.add(field, restrictions.eu_required(field))
+    values: dict[str, Any] = {
+        "decision_visibility": visibility,
+        "decision_monetary": monetary,
+    }
+    visibility_other = _conditional_text(c, table.VISIBILITY_OTHER, values)
+    monetary_other = _conditional_text(c, table.MONETARY_OTHER, values)
+    end_visibility, end_monetary, end_service, end_account = (
+        c.date(end_field, None) for end_field, _ in table.END_DATES
     )
-    if not any(c.present(f) for f in restrictions):
-        for field in restrictions:
-            others = " / ".join(_name(f) for f in restrictions if f != field)
-            c.add(field, f"The {_name(field)} field is required when none of {others} are present.")
-    visibility_other = _conditional_text(
-        c,
-        "decision_visibility_other",
-        Visibility.OTHER in visibility,
-        # The EU's Rule::requiredIf reports Laravel's plain `required` message.
-        "The decision visibility other field is required.",
-    )
-    monetary_other = _conditional_text(
-        c,
-        "decision_monetary_other",
-        monetary == Monetary.OTHER,
-        "The decision monetary other field is required when decision monetary is other.",
-    )
-    end_visibility = c.date("end_date_visibility_restriction", None)
-    end_monetary = c.date("end_date_monetary_restriction", None)
-    end_service = c.date("end_date_service_restriction", None)
-    end_account = c.date("end_date_account_restriction", None)
     account_type = c.choice("account_type", _ACCOUNT_TYPES)
 
     ground = c.choice("decision_ground", _GROUNDS, required=True)
@@ -350,71 +339,49 @@ def check_statement(
             "decision_ground_reference_url",
             "The decision ground reference url field must be a valid URL.",
         )
-    illegal = ground == Ground.ILLEGAL_CONTENT
-    incompatible = ground == Ground.INCOMPATIBLE_CONTENT
-    legal_ground = _conditional_text(
-        c,
-        "illegal_content_legal_ground",
-        illegal,
-        "The illegal content legal ground field is required when decision ground is illegal "
-        "content.",
+    values["decision_ground"] = ground
+    legal_ground, illegal_explanation, incompatible_ground, incompatible_explanation = (
+        _conditional_text(c, rule, values) for rule in table.GROUND_TEXTS
     )
-    illegal_explanation = _conditional_text(
-        c,
-        "illegal_content_explanation",
-        illegal,
-        "The illegal content explanation field is required when decision ground is illegal "
-        "content.",
-        max_length=2000,
+    incompatible_illegal = (
+        c.yes_no("incompatible_content_illegal")
+        # The EU keeps it only for incompatible content: not for illegal content, nor when the
+        # ground itself is missing or invalid.
+        if ground is not None and not table.INCOMPATIBLE_ILLEGAL.when.holds(ground)
+        else None
     )
-    incompatible_ground = _conditional_text(
-        c,
-        "incompatible_content_ground",
-        incompatible,
-        "The incompatible content ground field is required when decision ground is "
-        "incompatible content.",
-    )
-    incompatible_explanation = _conditional_text(
-        c,
-        "incompatible_content_explanation",
-        incompatible,
-        "The incompatible content explanation field is required when decision ground is "
-        "incompatible content.",
-        max_length=2000,
-    )
-    incompatible_illegal = c.yes_no("incompatible_content_illegal") if incompatible else None
 
     category = c.choice("category", _CATEGORIES, required=True)
     category_addition = c.choices("category_addition", _CATEGORIES)
     keywords = c.choices("category_specification", _KEYWORDS)
-    keywords_other = c.text("category_specification_other", 500)
+    keywords_other = c.text(
+        "category_specification_other", table.TEXT_MAX_LENGTH["category_specification_other"]
+    )
     if batch and Keyword.OTHER not in keywords:
         keywords_other = None
 
     content_type = c.choices("content_type", _CONTENT_TYPES, required=True)
-    content_type_other = _conditional_text(
-        c,
-        "content_type_other",
-        ContentType.OTHER in content_type,
-        "The content type other field is required.",
-    )
+    values["content_type"] = content_type
+    content_type_other = _conditional_text(c, table.CONTENT_TYPE_OTHER, values)
     language = c.choice("content_language", _LANGUAGES)
-    content_date = c.date("content_date", MIN_CONTENT_DATE, required=True)
+    content_date = c.date("content_date", table.date_bounds("content_date")[0], required=True)
     content_id = _content_id(c)
     scope = c.choices("territorial_scope", _COUNTRIES)
-    application_date = c.date("application_date", MIN_APPLICATION_DATE, required=True)
-    facts = c.text("decision_facts", 5000, required=True)
+    application_date = c.date(
+        "application_date", table.date_bounds("application_date")[0], required=True
+    )
+    facts = c.text("decision_facts", table.TEXT_MAX_LENGTH["decision_facts"], required=True)
     source = c.choice("source_type", _SOURCE_BY_KEY, required=True)
     # Checked whatever the source, as the EU's batch endpoint checks it (its single endpoint
     # excludes it first), then dropped for the platform's own initiative.
-    source_identity = c.text("source_identity", 500)
-    if source == Source.VOLUNTARY:
+    source_identity = c.text("source_identity", table.TEXT_MAX_LENGTH["source_identity"])
+    if table.SOURCE_IDENTITY.when.holds(source):
         source_identity = None
     detection = c.yes_no("automated_detection", required=True)
     automated = c.choice("automated_decision", _AUTOMATED, required=True)
 
-    model = c.text("model", 100)
-    model_version = c.text("model_version", 64)
+    model = c.text("model", table.TEXT_MAX_LENGTH["model"])
+    model_version = c.text("model_version", table.TEXT_MAX_LENGTH["model_version"])
     score = _score(c)
     subject = _subject(c)
 
@@ -488,16 +455,15 @@ def check_statements(
     return decisions, errors, repeated
 
 
-def _conditional_text(
-    c: _Checker, field: str, applies: bool, required_message: str, *, max_length: int = 500
-) -> str | None:
-    """`required_if` + `exclude_unless`: required when it applies, silently dropped otherwise."""
-    if not applies:
+def _conditional_text(c: _Checker, rule: table.RequiredIf, values: dict[str, Any]) -> str | None:
+    """`required_if` + `exclude_unless`: required when it applies, silently dropped otherwise.
+    `values` holds what the statement's other fields were read as."""
+    if not rule.when.holds(values[rule.when.field]):
         return None
-    if not c.present(field):
-        c.add(field, required_message)
+    if not c.present(rule.field):
+        c.add(rule.field, rule.eu_required())
         return None
-    return c.text(field, max_length)
+    return c.text(rule.field, rule.max_length)
 
 
 def _content_id(c: _Checker) -> ContentId | None:
