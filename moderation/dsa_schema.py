@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from moderation import dsa
+from moderation import statement_rules as table
 from moderation.vocabulary import (
     AccountAction,
     AccountType,
@@ -42,6 +43,9 @@ from moderation.vocabulary import (
 )
 
 Schema = dict[str, Any]
+# Each text's length, the puid's and the EAN's patterns are the statement table's
+# (moderation.statement_rules), as `dsa.check_statement` applies them.
+MAX = table.TEXT_MAX_LENGTH
 
 NO_NUL = "^[^\\u0000]*$"
 # A required text needs one character that Laravel's TrimStrings would not strip.
@@ -123,6 +127,12 @@ def _date(years: str, *, required: bool = False, description: str = "") -> Schem
     return schema
 
 
+def _required_or_ignored(field: str, condition: str) -> Schema:
+    return _ignored_unless(
+        f"Text (at most {MAX[field]} characters): required when {condition}, otherwise ignored."
+    )
+
+
 def _ignored_unless(description: str) -> Schema:
     # No type: where the EU excludes the field, any value is accepted and dropped.
     return {"description": description}
@@ -138,8 +148,8 @@ def statement_properties() -> dict[str, Schema]:
         "puid": {
             "type": "string",
             "minLength": 1,
-            "maxLength": dsa.PUID_MAX_LENGTH,
-            "pattern": "^[a-zA-Z0-9_-]+$",
+            "maxLength": table.PUID_MAX_LENGTH,
+            "pattern": f"^{table.PUID_PATTERN}$",
             "description": "The platform's unique id of this statement; unique per platform.",
         },
         "decision_visibility": _choices(
@@ -147,15 +157,13 @@ def statement_properties() -> dict[str, Schema]:
             description="Visibility restrictions. One of decision_visibility, "
             "decision_monetary, decision_provision and decision_account is required.",
         ),
-        "decision_visibility_other": _ignored_unless(
-            "Text (at most 500 characters): required when decision_visibility contains "
-            "DECISION_VISIBILITY_OTHER, otherwise ignored."
+        "decision_visibility_other": _required_or_ignored(
+            "decision_visibility_other", "decision_visibility contains DECISION_VISIBILITY_OTHER"
         ),
         "end_date_visibility_restriction": _date(_YEARS_FROM_1, description="YYYY-MM-DD"),
         "decision_monetary": _choice(_values(Monetary)),
-        "decision_monetary_other": _ignored_unless(
-            "Text (at most 500 characters): required when decision_monetary is "
-            "DECISION_MONETARY_OTHER, otherwise ignored."
+        "decision_monetary_other": _required_or_ignored(
+            "decision_monetary_other", "decision_monetary is DECISION_MONETARY_OTHER"
         ),
         "end_date_monetary_restriction": _date(_YEARS_FROM_1, description="YYYY-MM-DD"),
         "decision_provision": _choice(_values(Provision)),
@@ -165,24 +173,24 @@ def statement_properties() -> dict[str, Schema]:
         "account_type": _choice(_values(AccountType)),
         "decision_ground": _choice(_values(Ground), required=True),
         "decision_ground_reference_url": {
-            **_text(500, description="A URL (Laravel's url rule): the terms or law relied on."),
+            **_text(
+                MAX["decision_ground_reference_url"],
+                description="A URL (Laravel's url rule): the terms or law relied on.",
+            ),
             "pattern": URL_PATTERN,
         },
-        "illegal_content_legal_ground": _ignored_unless(
-            "Text (at most 500 characters): required when decision_ground is "
-            "DECISION_GROUND_ILLEGAL_CONTENT, otherwise ignored."
+        "illegal_content_legal_ground": _required_or_ignored(
+            "illegal_content_legal_ground", "decision_ground is DECISION_GROUND_ILLEGAL_CONTENT"
         ),
-        "illegal_content_explanation": _ignored_unless(
-            "Text (at most 2000 characters): required when decision_ground is "
-            "DECISION_GROUND_ILLEGAL_CONTENT, otherwise ignored."
+        "illegal_content_explanation": _required_or_ignored(
+            "illegal_content_explanation", "decision_ground is DECISION_GROUND_ILLEGAL_CONTENT"
         ),
-        "incompatible_content_ground": _ignored_unless(
-            "Text (at most 500 characters): required when decision_ground is "
-            "DECISION_GROUND_INCOMPATIBLE_CONTENT, otherwise ignored."
+        "incompatible_content_ground": _required_or_ignored(
+            "incompatible_content_ground", "decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT"
         ),
-        "incompatible_content_explanation": _ignored_unless(
-            "Text (at most 2000 characters): required when decision_ground is "
-            "DECISION_GROUND_INCOMPATIBLE_CONTENT, otherwise ignored."
+        "incompatible_content_explanation": _required_or_ignored(
+            "incompatible_content_explanation",
+            "decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT",
         ),
         "incompatible_content_illegal": _ignored_unless(
             '"Yes" or "No": kept when decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT, '
@@ -192,34 +200,38 @@ def statement_properties() -> dict[str, Schema]:
         "category_addition": _choices(_values(Category)),
         "category_specification": _choices(_values(Keyword)),
         "category_specification_other": _text(
-            500,
+            MAX["category_specification_other"],
             description="Kept by POST /statement; POST /statements keeps it only when "
             "category_specification contains KEYWORD_OTHER, as the EU does.",
         ),
         "content_type": _choices(_values(ContentType), required=True),
-        "content_type_other": _ignored_unless(
-            "Text (at most 500 characters): required when content_type contains "
-            "CONTENT_TYPE_OTHER, otherwise ignored."
+        "content_type_other": _required_or_ignored(
+            "content_type_other", "content_type contains CONTENT_TYPE_OTHER"
         ),
         "content_language": _choice(_values(Language)),
         "content_date": _date(
-            _YEARS_FROM_2000, required=True, description="YYYY-MM-DD, 2000-01-01 to 2038-01-01"
+            _YEARS_FROM_2000,
+            required=True,
+            description=f"YYYY-MM-DD, {table.MIN_CONTENT_DATE} to {table.MAX_DATE}",
         ),
         "content_id": {
             "type": "object",
             "nullable": True,
             "required": ["EAN-13"],
             "additionalProperties": False,
-            "properties": {"EAN-13": {"type": "string", "pattern": "^[0-9]{13}$"}},
+            "properties": {"EAN-13": {"type": "string", "pattern": f"^{table.EAN13_PATTERN}$"}},
         },
         "territorial_scope": _choices(_values(Country)),
         "application_date": _date(
-            _YEARS_FROM_2020, required=True, description="YYYY-MM-DD, 2020-01-01 to 2038-01-01"
+            _YEARS_FROM_2020,
+            required=True,
+            description=f"YYYY-MM-DD, {table.MIN_APPLICATION_DATE} to {table.MAX_DATE}",
         ),
-        "decision_facts": _text(5000, required=True),
+        "decision_facts": _text(MAX["decision_facts"], required=True),
         "source_type": _choice(SOURCES, required=True),
         "source_identity": _text(
-            500, description="Who notified; dropped when source_type is SOURCE_VOLUNTARY."
+            MAX["source_identity"],
+            description="Who notified; dropped when source_type is SOURCE_VOLUNTARY.",
         ),
         "automated_detection": _choice(["No", "Yes"], required=True),
         "automated_decision": _choice(_values(AutomatedDecision), required=True),
@@ -279,8 +291,12 @@ def statement_rules() -> list[Schema]:
                     "required": ["illegal_content_legal_ground", "illegal_content_explanation"],
                     "properties": {
                         "decision_ground": {"enum": [Ground.ILLEGAL_CONTENT.value]},
-                        "illegal_content_legal_ground": _required_text(500),
-                        "illegal_content_explanation": _required_text(2000),
+                        "illegal_content_legal_ground": _required_text(
+                            MAX["illegal_content_legal_ground"]
+                        ),
+                        "illegal_content_explanation": _required_text(
+                            MAX["illegal_content_explanation"]
+                        ),
                     },
                 },
                 {
@@ -290,8 +306,12 @@ def statement_rules() -> list[Schema]:
                     ],
                     "properties": {
                         "decision_ground": {"enum": [Ground.INCOMPATIBLE_CONTENT.value]},
-                        "incompatible_content_ground": _required_text(500),
-                        "incompatible_content_explanation": _required_text(2000),
+                        "incompatible_content_ground": _required_text(
+                            MAX["incompatible_content_ground"]
+                        ),
+                        "incompatible_content_explanation": _required_text(
+                            MAX["incompatible_content_explanation"]
+                        ),
                         "incompatible_content_illegal": _choice(["No", "Yes"]),
                     },
                 },
@@ -308,13 +328,15 @@ def statement_rules() -> list[Schema]:
                         }
                     }
                 },
-                _given("decision_visibility_other", _required_text(500)),
+                _given(
+                    "decision_visibility_other", _required_text(MAX["decision_visibility_other"])
+                ),
             ]
         },
         {
             "anyOf": [
                 {"properties": {"decision_monetary": {"not": {"enum": [Monetary.OTHER.value]}}}},
-                _given("decision_monetary_other", _required_text(500)),
+                _given("decision_monetary_other", _required_text(MAX["decision_monetary_other"])),
             ]
         },
         {
@@ -329,7 +351,7 @@ def statement_rules() -> list[Schema]:
                         }
                     }
                 },
-                _given("content_type_other", _required_text(500)),
+                _given("content_type_other", _required_text(MAX["content_type_other"])),
             ]
         },
     ]

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from moderation import statement_rules as table
 from moderation.vocabulary import (
     AccountAction,
     AccountType,
@@ -37,22 +38,30 @@ from moderation.vocabulary import (
 
 # \A and \Z, not ^ and $: in Python's re, $ also matches before a final newline, so "abc\n"
 # would pass. The OpenAPI schema shows the ECMA-262 anchors (see `json_schema`).
-PUID_PATTERN = r"\A[a-zA-Z0-9_-]+\Z"
-Puid = Annotated[str, Meta(min_length=1, max_length=500, pattern=PUID_PATTERN)]
-Text500 = Annotated[str, Meta(max_length=500)]
-Text2000 = Annotated[str, Meta(max_length=2000)]
-Text5000 = Annotated[str, Meta(max_length=5000)]
-NonEmpty500 = Annotated[str, Meta(min_length=1, max_length=500)]
+# Lengths and patterns are the statement table's (moderation.statement_rules).
+PUID_PATTERN = rf"\A{table.PUID_PATTERN}\Z"
+Puid = Annotated[str, Meta(min_length=1, max_length=table.PUID_MAX_LENGTH, pattern=PUID_PATTERN)]
+Text500 = Annotated[str, Meta(max_length=table.SHORT_TEXT)]
+Text2000 = Annotated[str, Meta(max_length=table.EXPLANATION_TEXT)]
+Text5000 = Annotated[str, Meta(max_length=table.FACTS_TEXT)]
+NonEmpty500 = Annotated[str, Meta(min_length=1, max_length=table.SHORT_TEXT)]
 SLUG_PATTERN = r"\A[-a-zA-Z0-9_]+\Z"
 Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=SLUG_PATTERN)]
 UnitInterval = Annotated[float, Meta(ge=0.0, le=1.0)]
 # The bounds are checked by `moderation.rules` (a date's bounds cannot be a JSON Schema keyword);
 # the descriptions put them in the OpenAPI schema.
 EndDate = Annotated[
-    dt.date, Meta(description="From 2000-01-01 to 2038-01-01, not before application_date.")
+    dt.date,
+    Meta(
+        description=f"From {table.MIN_END_DATE} to {table.MAX_DATE}, not before application_date."
+    ),
 ]
-ContentDate = Annotated[dt.date, Meta(description="From 2000-01-01 to 2038-01-01.")]
-ApplicationDate = Annotated[dt.date, Meta(description="From 2020-01-01 to 2038-01-01.")]
+ContentDate = Annotated[
+    dt.date, Meta(description=f"From {table.MIN_CONTENT_DATE} to {table.MAX_DATE}.")
+]
+ApplicationDate = Annotated[
+    dt.date, Meta(description=f"From {table.MIN_APPLICATION_DATE} to {table.MAX_DATE}.")
+]
 DecidedAt = Annotated[
     dt.datetime,
     Meta(
@@ -82,7 +91,9 @@ class Subject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ContentId(msgspec.Struct, forbid_unknown_fields=True):
-    ean_13: Annotated[str, Meta(pattern=r"\A[0-9]{13}\Z")] = msgspec.field(name="EAN-13")
+    ean_13: Annotated[str, Meta(pattern=rf"\A{table.EAN13_PATTERN}\Z")] = msgspec.field(
+        name="EAN-13"
+    )
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -125,7 +136,9 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     automated_detection: YesNo
     automated_decision: AutomatedDecision
     model: Slug | None = None
-    model_version: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    model_version: (
+        Annotated[str, Meta(min_length=1, max_length=table.MODEL_VERSION_LENGTH)] | None
+    ) = None
     score: UnitInterval | None = None
     threshold: UnitInterval | None = None
     moderator: NonEmpty500 | None = None
