@@ -327,9 +327,9 @@ def check_statement(
     }
     visibility_other = _conditional_text(c, table.VISIBILITY_OTHER, values)
     monetary_other = _conditional_text(c, table.MONETARY_OTHER, values)
-    end_visibility, end_monetary, end_service, end_account = (
+    end_visibility, end_monetary, end_service, end_account = [
         c.date(end_field, None) for end_field, _ in table.END_DATES
-    )
+    ]
     account_type = c.choice("account_type", _ACCOUNT_TYPES)
 
     ground = c.choice("decision_ground", _GROUNDS, required=True)
@@ -340,9 +340,9 @@ def check_statement(
             "The decision ground reference url field must be a valid URL.",
         )
     values["decision_ground"] = ground
-    legal_ground, illegal_explanation, incompatible_ground, incompatible_explanation = (
+    legal_ground, illegal_explanation, incompatible_ground, incompatible_explanation = [
         _conditional_text(c, rule, values) for rule in table.GROUND_TEXTS
-    )
+    ]
     incompatible_illegal = (
         c.yes_no("incompatible_content_illegal")
         # The EU keeps it only for incompatible content: not for illegal content, nor when the
@@ -458,7 +458,12 @@ def check_statements(
 def _conditional_text(c: _Checker, rule: table.RequiredIf, values: dict[str, Any]) -> str | None:
     """`required_if` + `exclude_unless`: required when it applies, silently dropped otherwise.
     `values` holds what the statement's other fields were read as."""
-    if not rule.when.holds(values[rule.when.field]):
+    when = rule.when
+    actual = values[when.field]
+    # `When.holds`, inlined: this runs seven times for every statement of a batch.
+    if not (
+        (actual is not None and when.value in actual) if when.contains else actual == when.value
+    ):
         return None
     if not c.present(rule.field):
         c.add(rule.field, rule.eu_required())

@@ -64,10 +64,13 @@ def check_decision(
     if d.territorial_scope:
         d.territorial_scope = sorted(set(d.territorial_scope))
 
-    for field in ("content_date", "application_date"):
-        low, high = table.date_bounds(field)
-        if not low <= getattr(d, field) <= high:
-            add(field, f"Must be between {low} and {high}.")
+    if not table.MIN_CONTENT_DATE <= d.content_date <= table.MAX_DATE:
+        add("content_date", f"Must be between {table.MIN_CONTENT_DATE} and {table.MAX_DATE}.")
+    if not table.MIN_APPLICATION_DATE <= d.application_date <= table.MAX_DATE:
+        add(
+            "application_date",
+            f"Must be between {table.MIN_APPLICATION_DATE} and {table.MAX_DATE}.",
+        )
     _check_times(d, add, now)
 
     _drop_if(d, table.SOURCE_IDENTITY)
@@ -113,7 +116,12 @@ def _before_2000(field: str) -> str:
 
 
 def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
-    has_restriction = any(getattr(d, field) for field in table.RESTRICTIONS.fields)
+    # A loop, not any(<generator>): this runs for every decision of a bulk intake.
+    has_restriction = False
+    for field in table.RESTRICTIONS.fields:
+        if getattr(d, field):
+            has_restriction = True
+            break
     if d.decision_type == DecisionType.RESTRICTION:
         if not has_restriction:
             add(table.RESTRICTIONS.fields[0], table.RESTRICTIONS.native_required())
@@ -148,16 +156,22 @@ def _check_restrictions(d: DecisionIn, add: AddError, strict: bool) -> None:
 
 def _check_ground(d: DecisionIn, add: AddError) -> None:
     # Required ones first, then refused ones: the order of the fields in the answer.
-    rules = sorted(table.GROUND_TEXTS, key=lambda rule: not rule.when.holds(d.decision_ground))
-    for rule in rules:
-        _check_required_if(d, add, rule)
+    ground = d.decision_ground
+    for rule in table.GROUND_TEXTS:
+        if rule.when.value == ground:
+            _check_required_if(d, add, rule)
+    for rule in table.GROUND_TEXTS:
+        if rule.when.value != ground:
+            _check_required_if(d, add, rule)
     _drop_if(d, table.INCOMPATIBLE_ILLEGAL)
 
 
 def _check_required_if(d: DecisionIn, add: AddError, rule: table.RequiredIf) -> None:
     """Required (not empty) when the rule's condition holds, absent otherwise."""
-    actual = getattr(d, rule.when.field)
-    if rule.when.holds(actual):
+    # `When.holds`, inlined: this runs seven times for every decision of a bulk intake.
+    when = rule.when
+    actual = getattr(d, when.field)
+    if (when.value in actual) if when.contains else (actual == when.value):
         if not getattr(d, rule.field):
             add(rule.field, rule.native_required())
     elif getattr(d, rule.field) is not None:
@@ -165,7 +179,9 @@ def _check_required_if(d: DecisionIn, add: AddError, rule: table.RequiredIf) -> 
 
 
 def _drop_if(d: DecisionIn, rule: table.DroppedIf) -> None:
-    if rule.when.holds(getattr(d, rule.when.field)):
+    when = rule.when
+    actual = getattr(d, when.field)
+    if (when.value in actual) if when.contains else (actual == when.value):
         setattr(d, rule.field, None)
 
 

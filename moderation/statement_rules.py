@@ -66,8 +66,11 @@ TEXT_MAX_LENGTH: dict[str, int] = {
 
 def date_bounds(field: str) -> tuple[dt.date, dt.date]:
     """The dates a required date field takes, both ends included; read at call time."""
-    low = {"content_date": MIN_CONTENT_DATE, "application_date": MIN_APPLICATION_DATE}[field]
-    return low, MAX_DATE
+    if field == "content_date":
+        return MIN_CONTENT_DATE, MAX_DATE
+    if field == "application_date":
+        return MIN_APPLICATION_DATE, MAX_DATE
+    raise KeyError(field)
 
 
 # Each restriction's end date, in the EU's order, with the restriction it ends.
@@ -86,7 +89,7 @@ def _words(field: str) -> str:
     return field.replace("_", " ")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class When:
     """A condition on another field: it holds `value` (`contains`, for a list) or equals it.
 
@@ -110,7 +113,7 @@ class When:
         return f"{self.field} {'contains' if self.contains else 'is'} {self.native}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequiredIf:
     """`field` is required when `when` holds, and has no place otherwise.
 
@@ -143,7 +146,7 @@ class RequiredIf:
         return TEXT_MAX_LENGTH[self.field]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequiredWithoutAll:
     """At least one of `fields` (`required_without_all`): ours names the first field, the EU
     every one of them."""
@@ -159,7 +162,7 @@ class RequiredWithoutAll:
         return f"The {_words(field)} field is required when none of {others} are present."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DroppedIf:
     """`field` is dropped, on both APIs, when `when` holds (the EU's `exclude_if`)."""
 
