@@ -5,10 +5,11 @@ statement of reasons by `moderation.dsa.check_statement` (the EU-compatible API,
 Laravel messages). Both read their bounds and their conditional rules from here, so a bound or a
 rule changed here changes both APIs; each rule carries its two message renderings.
 
-The checkers read these names at call time (`statement_rules.MAX_DATE`, never a copy taken at
-import), so that changing one here, even in a test, changes what both accept. The msgspec types
-(`moderation.schemas`) and the DSA OpenAPI schema (`moderation.dsa_schema`) take their lengths
-and patterns from here at import.
+The checkers read the bounds and rules at call time (`statement_rules.MAX_DATE`, never a copy
+taken at import), so that changing one here, even in a test, changes what both accept. What is
+built once at import takes its values from here too: the compiled puid and EAN patterns of
+`moderation.dsa`, the msgspec types of `moderation.schemas` (which check our API's lengths and
+patterns) and the DSA OpenAPI schema of `moderation.dsa_schema`.
 
 What differs between the two APIs is kept as behaviour of the checkers, not as data: where a
 conditional field does not apply, ours refuses it ("Only allowed when ...") while the EU drops
