@@ -1,10 +1,10 @@
 """The controlled vocabulary of a decision.
 
 Keys follow the EU DSA Transparency Database's statement-of-reasons schema
-(digital-services-act/transparency-database, `app/Models/Statement.php`) wherever it has one; keys it lacks (flags,
-no-action decisions, the silent visibility restrictions called shadowbans, community reports and
-legal orders as sources) are ours and follow its naming. Stored values are never reused for a
-different meaning.
+(digital-services-act/transparency-database, `app/Models/Statement.php`) wherever it has one;
+keys it lacks (flags, no-action decisions, the silent visibility restrictions called shadowbans,
+community reports and legal orders as sources) are ours and follow its naming. Stored values are
+never reused for a different meaning.
 """
 
 from __future__ import annotations
