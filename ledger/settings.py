@@ -297,6 +297,22 @@ LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS = env_bool("LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS"
 # The EU takes 1 to 100 statements per call; a ledger may allow more.
 LEDGER_DSA_MAX_BATCH = env_int("LEDGER_DSA_MAX_BATCH", 100)
 
+# How long after a decision (or its notification, if later) the affected person and the notifier
+# may appeal it. DSA Article 20(1) requires at least six months; 184 days covers the longest
+# six calendar months, and anything below 183 is refused.
+LEDGER_APPEAL_WINDOW_DAYS = env_int("LEDGER_APPEAL_WINDOW_DAYS", 184)
+if LEDGER_APPEAL_WINDOW_DAYS < 183:
+    raise ImproperlyConfigured(
+        "LEDGER_APPEAL_WINDOW_DAYS must be at least 183 (six months, DSA Article 20), "
+        f"got {LEDGER_APPEAL_WINDOW_DAYS}"
+    )
+# The default time a platform has to decide an appeal, from its filing.
+LEDGER_APPEAL_DECISION_DAYS = env_int("LEDGER_APPEAL_DECISION_DAYS", 14)
+if LEDGER_APPEAL_DECISION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"LEDGER_APPEAL_DECISION_DAYS must be at least 1, got {LEDGER_APPEAL_DECISION_DAYS}"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
