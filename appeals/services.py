@@ -88,6 +88,9 @@ def file_appeal(
     second appeal by the same appellant, and an appeal after the window.
     """
     filed_at = now if now is not None else timezone.now()
+    if timezone.is_naive(filed_at):
+        # A naive time would be read in the server's zone and published shifted.
+        raise ValueError("file_appeal needs an aware `now`")
     errors: dict[str, list[str]] = {}
     if appellant not in Appellant.values:
         errors["appellant"] = [f"Must be one of {', '.join(Appellant.values)}."]

@@ -278,3 +278,24 @@ def test_an_appeal_window_below_183_days_is_refused_at_start_up():
 
     assert refused_start.returncode != 0
     assert "LEDGER_APPEAL_WINDOW_DAYS must be at least 183" in refused_start.stderr
+
+
+def test_a_naive_time_is_a_programming_error(shadowban):
+    with pytest.raises(ValueError, match="aware"):
+        file_appeal(
+            decision=shadowban,
+            appellant="subject",
+            statement=STATEMENT,
+            now=shadowban.decided_at.replace(tzinfo=None),
+        )
+
+
+def test_a_time_in_another_zone_is_published_in_utc_and_still_verifies(shadowban, capsys):
+    from datetime import timezone as tz
+
+    berlin = shadowban.decided_at.astimezone(tz(timedelta(hours=1))) + timedelta(days=1)
+    appeal = file_appeal(decision=shadowban, appellant="subject", statement=STATEMENT, now=berlin)
+
+    payload = json.loads(LogEntry.objects.get(index=appeal.log_entry_id).payload)
+    assert payload["filed_at"].endswith("+00:00")
+    call_command("verify_log")
