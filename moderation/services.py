@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger.db import insert_rows
@@ -30,8 +31,22 @@ from moderation.payloads import (
 )
 from moderation.pseudonyms import pseudonym
 from moderation.rules import check_decision, summarize_action
-from moderation.schemas import DecisionIn
-from moderation.vocabulary import Category, DecisionType, Ground, SubjectKind
+from moderation.schemas import DecisionIn, Subject
+from moderation.statement_rules import PUID_MAX_LENGTH
+from moderation.vocabulary import (
+    CHANGING_TYPES,
+    AccountAction,
+    Action,
+    AutomatedDecision,
+    Category,
+    DecisionType,
+    Ground,
+    Monetary,
+    Provision,
+    Source,
+    SubjectKind,
+    Visibility,
+)
 
 API_KEY_PREFIX = "mlk"
 
@@ -89,6 +104,8 @@ class _References:
     latest_policy: dict[str, tuple[int, int]]
     by_public_id: dict[uuid.UUID, int]
     by_puid: dict[str, tuple[int, uuid.UUID]]
+    # A superseded decision's subject pseudonyms (account, content), keyed by its pk.
+    subjects: dict[int, tuple[str, str]]
 
 
 # --- platforms and keys -----------------------------------------------------------------
@@ -250,7 +267,6 @@ def record_decision(
     )[0]
 
 
-@transaction.atomic
 def record_decisions(
     *,
     platform: Platform,
@@ -263,11 +279,38 @@ def record_decisions(
 
     A puid already recorded with the same content returns the existing decision; with other
     content the whole batch is refused (`PuidConflict`). Invalid decisions refuse the whole
-    batch too (`DecisionsRejected`). Nothing is written unless everything is accepted.
+    batch too (`DecisionsRejected`), and so does a decision that supersedes one about another
+    subject. Nothing is written unless everything is accepted.
 
     `dsa_compatible` is for statements sent through the EU-compatible API: only the EU's
     validation rules apply, and, as the EU does, any puid already recorded is refused
     (`PuidConflict`, listing every such puid) even when the content is the same.
+    """
+    return _record_decisions(
+        platform=platform,
+        decisions=decisions,
+        moderator=moderator,
+        require_model_for_automation=require_model_for_automation,
+        dsa_compatible=dsa_compatible,
+        subjects_pseudonymised=False,
+    )
+
+
+@transaction.atomic
+def _record_decisions(
+    *,
+    platform: Platform,
+    decisions: Sequence[DecisionIn],
+    moderator: User | None,
+    require_model_for_automation: bool,
+    dsa_compatible: bool,
+    subjects_pseudonymised: bool,
+) -> list[Recorded]:
+    """`record_decisions`, and for `reverse_decision` (`subjects_pseudonymised=True`) the
+    same path with subjects that are already the original's pseudonyms, stored as they are.
+
+    Not public: through the API a platform names its own ids, and only a decision recorded
+    here can vouch for a pseudonym.
     """
     now = timezone.now()
     errors: dict[int, dict[str, list[str]]] = {}
@@ -280,7 +323,10 @@ def record_decisions(
         )
         if item_errors:
             errors[index] = item_errors
-    digests = [hashlib.sha256(_encode(item)).hexdigest() for item in decisions]
+    # The marker keeps a reversal's digest apart from an API decision that happened to send
+    # the pseudonyms as its platform ids: the two are different subjects.
+    marker = b"pseudonymised\x1f" if subjects_pseudonymised else b""
+    digests = [hashlib.sha256(marker + _encode(item)).hexdigest() for item in decisions]
 
     first_index: dict[str, int] = {}
     for index, item in enumerate(decisions):
@@ -293,7 +339,13 @@ def record_decisions(
                 f"Also used at index {seen} of this batch for a different decision.",
             )
 
-    refs = _resolve_references(platform, decisions, errors)
+    refs = _resolve_references(
+        platform,
+        decisions,
+        errors,
+        check_subject=not dsa_compatible,
+        subjects_pseudonymised=subjects_pseudonymised,
+    )
     if errors:
         raise DecisionsRejected(errors)
 
@@ -338,7 +390,16 @@ def record_decisions(
         recorded = Recorded(uuid.uuid4(), item.puid, secrets.token_urlsafe(24), created=True)
         new[item.puid] = recorded
         results.append(recorded)
-        row, payload = _row(platform, item, digests[index], recorded, refs, moderator_id, now)
+        row, payload = _row(
+            platform,
+            item,
+            digests[index],
+            recorded,
+            refs,
+            moderator_id,
+            now,
+            subjects_pseudonymised=subjects_pseudonymised,
+        )
         rows.append(row)
         payloads.append(payload)
     if rows:
@@ -371,6 +432,9 @@ def _resolve_references(
     platform: Platform,
     decisions: Sequence[DecisionIn],
     errors: dict[int, dict[str, list[str]]],
+    *,
+    check_subject: bool = True,
+    subjects_pseudonymised: bool = False,
 ) -> _References:
     """Look up every model version, policy and superseded decision the batch names, in bulk."""
     model_names = {d.model for d in decisions if d.model is not None}
@@ -378,7 +442,7 @@ def _resolve_references(
     public_ids = {d.supersedes for d in decisions if d.supersedes is not None}
     puids = {d.supersedes_puid for d in decisions if d.supersedes_puid is not None}
 
-    refs = _References({}, {}, {}, {}, {})
+    refs = _References({}, {}, {}, {}, {}, {})
     if model_names:
         for pk, name, label, threshold in ModelVersion.objects.filter(
             model__platform=platform, model__name__in=model_names
@@ -393,18 +457,17 @@ def _resolve_references(
             refs.policies[(key, version)] = pk
             refs.latest_policy[key] = (pk, version)  # ascending: the last one is the latest
     if public_ids:
-        refs.by_public_id = dict(
-            Decision.objects.filter(platform=platform, public_id__in=public_ids).values_list(
-                "public_id", "pk"
-            )
-        )
+        for public_id, pk, account, content in Decision.objects.filter(
+            platform=platform, public_id__in=public_ids
+        ).values_list("public_id", "pk", "subject_account", "subject_content"):
+            refs.by_public_id[public_id] = pk
+            refs.subjects[pk] = (account, content)
     if puids:
-        refs.by_puid = {
-            puid: (pk, public_id)
-            for puid, pk, public_id in Decision.objects.filter(
-                platform=platform, puid__in=puids
-            ).values_list("puid", "pk", "public_id")
-        }
+        for puid, pk, public_id, account, content in Decision.objects.filter(
+            platform=platform, puid__in=puids
+        ).values_list("puid", "pk", "public_id", "subject_account", "subject_content"):
+            refs.by_puid[puid] = (pk, public_id)
+            refs.subjects[pk] = (account, content)
 
     for index, d in enumerate(decisions):
         if d.model is not None and (d.model, d.model_version) not in refs.model_versions:
@@ -438,7 +501,55 @@ def _resolve_references(
                 "supersedes_puid",
                 f"No decision with puid {d.supersedes_puid} of this platform.",
             )
+        if check_subject:
+            _check_same_subject(platform, d, index, refs, errors, subjects_pseudonymised)
     return refs
+
+
+def _check_same_subject(
+    platform: Platform,
+    d: DecisionIn,
+    index: int,
+    refs: _References,
+    errors: dict[int, dict[str, list[str]]],
+    subjects_pseudonymised: bool,
+) -> None:
+    """A decision that changes another is about the same subject, or it is refused.
+
+    The rule: every id the new decision names (account, content) must be the one the original
+    names of the same kind. It may name less than the original (the content alone, when the
+    original named the content and its author), never another id, and never an id of a kind
+    the original left out: a decision about a post cannot be "reversed" by one that lifts an
+    account's suspension, and one that named no subject at all (a statement sent through the
+    EU-compatible API) cannot be changed by one that names one, because nothing proves the two
+    are the same. The native API requires at least one id, so the two always share one.
+    """
+    if d.supersedes is not None and d.supersedes in refs.by_public_id:
+        field, pk, named = "supersedes", refs.by_public_id[d.supersedes], str(d.supersedes)
+    elif d.supersedes_puid is not None and d.supersedes_puid in refs.by_puid:
+        field, pk, named = "supersedes_puid", refs.by_puid[d.supersedes_puid][0], d.supersedes_puid
+    else:
+        return
+    original = dict(zip(("account", "content"), refs.subjects[pk], strict=True))
+    for kind in (SubjectKind.ACCOUNT, SubjectKind.CONTENT):
+        platform_id: str | None = getattr(d.subject, kind.value)
+        if platform_id is None:
+            continue
+        mine = (
+            platform_id
+            if subjects_pseudonymised
+            else pseudonym(platform_slug=platform.slug, kind=kind.value, platform_id=platform_id)
+        )
+        if mine != original[kind.value]:
+            _add_error(
+                errors,
+                index,
+                field,
+                f"Decision {named} is about another subject: its {kind.value} is not "
+                f"subject.{kind.value}. A decision can only change one about the same "
+                "subject.",
+            )
+            return
 
 
 def _row(
@@ -449,6 +560,8 @@ def _row(
     refs: _References,
     moderator_id: Any,
     now: dt.datetime,
+    *,
+    subjects_pseudonymised: bool = False,
 ) -> tuple[dict[str, Any], bytes]:
     """The decision's table row keyed by column (log_index still unset) and its public log
     payload, built from the row (moderation.payloads) as `verify_log` rebuilds it.
@@ -533,18 +646,22 @@ def _row(
             else ""
         ),
         "subject_account": (
-            pseudonym(
+            ""
+            if not d.subject.account
+            else d.subject.account
+            if subjects_pseudonymised
+            else pseudonym(
                 platform_slug=slug, kind=SubjectKind.ACCOUNT.value, platform_id=d.subject.account
             )
-            if d.subject.account
-            else ""
         ),
         "subject_content": (
-            pseudonym(
+            ""
+            if not d.subject.content
+            else d.subject.content
+            if subjects_pseudonymised
+            else pseudonym(
                 platform_slug=slug, kind=SubjectKind.CONTENT.value, platform_id=d.subject.content
             )
-            if d.subject.content
-            else ""
         ),
         "content_type": d.content_type,
         "content_type_other": d.content_type_other or "",
@@ -559,3 +676,207 @@ def _row(
     }
     names = DecisionNames(slug, policy, model, supersedes_public)
     return row, decision_payload(row, names)
+
+
+# --- reversals and modifications -------------------------------------------------------------
+
+
+class ReversalRefused(Exception):
+    """The decision cannot be reversed or modified (see `reverse_decision`); nothing was
+    written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """The lighter restriction a modification puts in the original's place (the restriction
+    fields of `DecisionIn`; at least one of the four restrictions)."""
+
+    decision_visibility: tuple[Visibility, ...] = ()
+    decision_visibility_other: str | None = None
+    end_date_visibility_restriction: dt.date | None = None
+    decision_monetary: Monetary | None = None
+    decision_monetary_other: str | None = None
+    end_date_monetary_restriction: dt.date | None = None
+    decision_provision: Provision | None = None
+    end_date_service_restriction: dt.date | None = None
+    decision_account: AccountAction | None = None
+    end_date_account_restriction: dt.date | None = None
+
+
+# Lightest first: a modification may not move up this list. (Removal weighs more than a
+# monetary restriction here, unlike `Action`'s order, which is only for display.)
+_SEVERITY = (
+    Action.VISIBILITY,
+    Action.MONETARY,
+    Action.REMOVAL,
+    Action.SERVICE,
+    Action.ACCOUNT_SUSPENSION,
+    Action.ACCOUNT_TERMINATION,
+)
+REVERSAL_SUFFIX = "-reversal"
+MODIFICATION_SUFFIX = "-modification"
+
+
+def reverse_decision(
+    *,
+    decision: Decision,
+    reason: str,
+    moderator: User | None = None,
+    moderator_ref: str | None = None,
+    measure: Measure | None = None,
+    decided_at: dt.datetime | None = None,
+) -> Recorded:
+    """Overturn `decision` (a REVERSAL) or, with `measure`, modify it to that lighter
+    restriction (a RESTRICTION that supersedes it), through `record_decisions`' write path.
+
+    The new decision takes its subject (the original's pseudonyms, as stored), ground and its
+    texts, category, policy, content type, language, territory and source from the original,
+    so it can never name another subject. `reason` becomes its public `decision_facts`, the
+    statement the creator reads. `moderator` is the staff user who decided, `moderator_ref`
+    the platform's own id for them (pseudonymised as the API's `moderator`).
+
+    Its puid is the original's plus "-reversal" or "-modification", so a resend returns the
+    recorded decision (created False) and a different one under the same puid is a
+    `PuidConflict`. Refused (`ReversalRefused`): a reversal or expiry, a decision already
+    reversed or modified, a modification of anything but a restriction, or to a measure no
+    lighter. An invalid measure is `DecisionsRejected`, naming its fields.
+    """
+    original = Decision.objects.select_related("platform", "policy").get(pk=decision.pk)
+    if original.decision_type in CHANGING_TYPES:
+        raise ReversalRefused(
+            f"Decision {original.public_id} is a {original.get_decision_type_display().lower()}:"
+            " it is not reversed or modified; reverse or modify the decision it changes."
+        )
+    suffix = REVERSAL_SUFFIX if measure is None else MODIFICATION_SUFFIX
+    puid = _derived_puid(original.puid, suffix)
+    platform = original.platform
+    earlier = Decision.objects.filter(platform=platform, puid=puid).first()
+    if earlier is None:
+        changed_by = (
+            original.superseded_by.filter(
+                Q(decision_type=DecisionType.REVERSAL)
+                | Q(puid=_derived_puid(original.puid, MODIFICATION_SUFFIX))
+                | Q(puid=_derived_puid(original.puid, REVERSAL_SUFFIX))
+            )
+            .order_by("decided_at")
+            .first()
+        )
+        if changed_by is not None:
+            raise ReversalRefused(
+                f"Decision {original.public_id} is already "
+                f"{'reversed' if changed_by.decision_type == DecisionType.REVERSAL else 'modified'}"
+                f" by {changed_by.public_id}."
+            )
+    if measure is not None:
+        _check_lighter(original, measure)
+    if earlier is not None and decided_at is None:
+        # A resend without a time is the same decision: take the recorded time and date.
+        decided_at = earlier.decided_at
+    when = decided_at or timezone.now()
+    body: dict[str, Any] = {
+        "puid": puid,
+        "subject": {
+            "account": original.subject_account or None,
+            "content": original.subject_content or None,
+        },
+        "decision_type": DecisionType.REVERSAL if measure is None else DecisionType.RESTRICTION,
+        "supersedes": original.public_id,
+        "decision_ground": original.decision_ground,
+        "decision_ground_reference_url": original.decision_ground_reference_url or None,
+        "illegal_content_legal_ground": original.illegal_content_legal_ground or None,
+        "illegal_content_explanation": original.illegal_content_explanation or None,
+        "incompatible_content_ground": original.incompatible_content_ground or None,
+        "incompatible_content_explanation": original.incompatible_content_explanation or None,
+        "incompatible_content_illegal": (
+            None
+            if original.incompatible_content_illegal is None
+            else "Yes"
+            if original.incompatible_content_illegal
+            else "No"
+        ),
+        "category": original.category,
+        "category_addition": list(original.category_addition),
+        "category_specification": list(original.category_specification),
+        "category_specification_other": original.category_specification_other or None,
+        "policy": original.policy.key if original.policy else None,
+        "policy_version": original.policy.version if original.policy else None,
+        "decision_facts": reason,
+        "source_type": original.source_type,
+        "source_identity": original.source_identity or None,
+        # A person decided the change (an appeal is never decided by automated means alone).
+        "automated_detection": "No",
+        "automated_decision": AutomatedDecision.NOT_AUTOMATED,
+        "moderator": moderator_ref,
+        "content_type": list(original.content_type),
+        "content_type_other": original.content_type_other or None,
+        "content_language": original.content_language or None,
+        "content_id": {"EAN-13": original.content_id_ean} if original.content_id_ean else None,
+        "territorial_scope": list(original.territorial_scope),
+        "content_date": original.content_date,
+        "application_date": (
+            earlier.application_date if earlier is not None else when.astimezone(dt.UTC).date()
+        ),
+        "decided_at": when,
+    }
+    if measure is not None:
+        body |= {f: getattr(measure, f) for f in Measure.__slots__}
+        body["decision_visibility"] = list(measure.decision_visibility)
+        # The restriction's account type goes with it.
+        body["account_type"] = original.account_type or None
+    try:
+        item = msgspec.convert(
+            {k: v for k, v in body.items() if v is not None}, DecisionIn, strict=False
+        )
+    except msgspec.ValidationError as error:
+        # Only the measure and the reason come from the caller: the rest was accepted before.
+        raise DecisionsRejected({0: {"measure": [str(error)]}}) from error
+    return _record_decisions(
+        platform=platform,
+        decisions=[item],
+        moderator=moderator,
+        require_model_for_automation=True,
+        dsa_compatible=False,
+        subjects_pseudonymised=True,
+    )[0]
+
+
+def _derived_puid(puid: str, suffix: str) -> str:
+    """The puid of the change of decision `puid`: readable when it fits, else a digest."""
+    if len(puid) + len(suffix) <= PUID_MAX_LENGTH:
+        return puid + suffix
+    return hashlib.sha256(puid.encode()).hexdigest() + suffix
+
+
+def _check_lighter(original: Decision, measure: Measure) -> None:
+    if original.decision_type != DecisionType.RESTRICTION:
+        raise ReversalRefused(
+            f"Decision {original.public_id} restricts nothing: only a restriction is modified "
+            "to a lighter one; reverse it instead."
+        )
+    probe = DecisionIn(
+        puid="probe",
+        subject=Subject(),
+        decision_ground=Ground(original.decision_ground),
+        category=Category(original.category),
+        decision_facts="-",
+        source_type=Source(original.source_type),
+        automated_detection="No",
+        automated_decision=AutomatedDecision.NOT_AUTOMATED,
+        content_type=list(original.content_type),
+        content_date=original.content_date,
+        application_date=original.application_date,
+        decision_visibility=list(measure.decision_visibility),
+        decision_monetary=measure.decision_monetary,
+        decision_provision=measure.decision_provision,
+        decision_account=measure.decision_account,
+    )
+    new, old = summarize_action(probe), Action(original.action)
+    if new in _SEVERITY and old in _SEVERITY and _SEVERITY.index(new) > _SEVERITY.index(old):
+        raise ReversalRefused(
+            f"A {new.label.lower()} is not lighter than the original "
+            f"{old.label.lower()}: a modification only lightens a measure."
+        )

@@ -97,6 +97,7 @@ def ledger_of_every_kind(platform: Platform, model_v1: ModelVersion) -> dict[str
     bodies = {
         "shadowban": decision_payload(
             puid="shadowban",
+            subject={"account": "user-shadow", "content": "post-shadow"},
             policy="hate",
             policy_version=1,
             decided_at="2026-11-02T08:30:00.123456+01:00",
@@ -108,6 +109,7 @@ def ledger_of_every_kind(platform: Platform, model_v1: ModelVersion) -> dict[str
         ),
         "removal": human_payload(
             puid="removal",
+            subject={"account": "user-removal", "content": "post-removal"},
             content_id={"EAN-13": "4006381333931"},
             content_language="DE",
             account_type="ACCOUNT_TYPE_BUSINESS",
@@ -147,6 +149,7 @@ def ledger_of_every_kind(platform: Platform, model_v1: ModelVersion) -> dict[str
         decision=as_input(
             human_payload(
                 puid="reversal",
+                subject={"content": "post-shadow"},
                 decision_type="DECISION_TYPE_REVERSAL",
                 decision_visibility=[],
                 supersedes=str(recorded["shadowban"].public_id),
@@ -158,6 +161,7 @@ def ledger_of_every_kind(platform: Platform, model_v1: ModelVersion) -> dict[str
         decision=as_input(
             human_payload(
                 puid="expiry",
+                subject={"account": "user-removal", "content": "post-removal"},
                 decision_type="DECISION_TYPE_EXPIRY",
                 decision_visibility=[],
                 supersedes_puid="removal",

@@ -124,13 +124,18 @@ def test_every_kind_of_action_is_recorded_and_summarised(api, overrides, action)
 
 
 def test_a_reversal_points_at_the_decision_it_changes(api):
-    original = post(api, "/api/v1/decisions", decision_payload(puid="orig")).json()
+    original = post(
+        api,
+        "/api/v1/decisions",
+        decision_payload(puid="orig", subject={"account": "author", "content": "post-of-orig"}),
+    ).json()
 
     reversal = post(
         api,
         "/api/v1/decisions",
         human_payload(
             puid="orig-reversed",
+            subject={"content": "post-of-orig"},
             decision_type="DECISION_TYPE_REVERSAL",
             decision_visibility=[],
             supersedes=original["id"],
