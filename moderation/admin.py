@@ -20,9 +20,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
@@ -35,6 +35,7 @@ from moderation.forms import (
     RecordDecisionForm,
     RegisterModelVersionForm,
     RegisterPolicyForm,
+    ReverseDecisionForm,
 )
 from moderation.models import (
     ApiKey,
@@ -769,7 +770,41 @@ class DecisionAdmin(ReadOnlyAdmin):
                     }
                 )
                 context["follow_up_url"] = f"{reverse('admin:moderation_decision_add')}?{query}"
+                context["reverse_url"] = reverse("admin:moderation_decision_reverse", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/reverse/",
+                self.admin_site.admin_view(self.reverse_view),
+                name="moderation_decision_reverse",
+            )
+        ]
+        return own + super().get_urls()
+
+    def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Record a reversal through `services.reverse_decision`, showing what it reverses."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        original = self.get_object(request, unquote(object_id))
+        if original is None:
+            raise Http404("No such decision.")
+        form = ReverseDecisionForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            recorded = form.record(decision=original, moderator=_staff_user(request))
+            if recorded is not None:
+                reversal = Decision.objects.get(public_id=recorded.public_id)
+                messages.success(request, f"Recorded the reversal of {original.public_id}.")
+                return self.redirect_to(reversal)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record a reversal",
+            "opts": self.opts,
+            "original": original,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/moderation/decision/reverse.html", context)
 
     def add_with_service(
         self, request: HttpRequest, form: RecordDecisionForm

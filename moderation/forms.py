@@ -15,7 +15,7 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.utils import timezone
 
 from moderation import forwarding, services
-from moderation.models import ApiKey, ModelVersion, Platform, Policy
+from moderation.models import ApiKey, Decision, ModelVersion, Platform, Policy
 from moderation.schemas import PUID_PATTERN, DecisionIn, field_error
 from moderation.vocabulary import (
     CATEGORY_FIELDS,
@@ -331,6 +331,33 @@ class RecordDecisionForm(forms.Form):
             else:
                 for message in messages:
                     self.add_error(None, f"{path}: {message}")
+
+
+class ReverseDecisionForm(forms.Form):
+    """Overturn a decision: `services.reverse_decision` copies everything else from it."""
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Shown to the person the decision affects, and published as the facts.",
+    )
+
+    def record(self, *, decision: Decision, moderator: _User) -> services.Recorded | None:
+        """The reversal, or None with the service's refusal on the form."""
+        try:
+            return services.reverse_decision(
+                decision=decision, reason=self.cleaned_data["reason"], moderator=moderator
+            )
+        except services.ReversalRefused as refused:
+            self.add_error(None, refused.message)
+        except services.PuidConflict:
+            self.add_error(None, "This decision was already reversed with another reason.")
+        except services.DecisionsRejected as rejected:
+            for path, messages in rejected.errors[0].items():
+                for message in messages:
+                    self.add_error(None, f"{path}: {message}")
+        return None
 
 
 class IssueApiKeyForm(forms.Form):

@@ -283,3 +283,47 @@ def test_a_batch_with_a_change_about_another_subject_writes_nothing(api):
     assert set(errors) == {"2"}
     assert "another subject" in errors["2"]["supersedes"][0]
     assert decision_count() == 1
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_reversal_page_shows_what_it_reverses_and_records_through_the_service(
+    admin_client, platform, model_v1
+):
+    original = record(platform, decision_facts="Removed after a notice.")
+    change_page = admin_client.get(f"/admin/moderation/decision/{original.pk}/change/")
+    url = f"/admin/moderation/decision/{original.pk}/reverse/"
+    assert url in change_page.content.decode()
+
+    page = admin_client.get(url).content.decode()
+    assert str(original.public_id) in page
+    assert "Removed after a notice." in page
+
+    response = admin_client.post(url, {"reason": "Overturned on appeal."})
+
+    assert response.status_code == 302
+    reversal = Decision.objects.get(supersedes=original)
+    assert reversal.decision_type == DecisionType.REVERSAL
+    assert reversal.puid == f"{original.puid}-reversal"
+    assert reversal.moderator is not None and reversal.moderator.is_superuser
+    assert (reversal.subject_account, reversal.subject_content) == (
+        original.subject_account,
+        original.subject_content,
+    )
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_to_reverse_a_reversal_and_says_why(admin_client, platform, model_v1):
+    original = record(platform)
+    recorded = services.reverse_decision(decision=original, reason="Overturned.")
+    reversal = Decision.objects.get(public_id=recorded.public_id)
+
+    response = admin_client.post(
+        f"/admin/moderation/decision/{reversal.pk}/reverse/", {"reason": "Undo."}
+    )
+
+    assert response.status_code == 200
+    assert "is a reversal" in response.content.decode()
+    assert decision_count() == 2
