@@ -721,6 +721,7 @@ REVERSAL_SUFFIX = "-reversal"
 MODIFICATION_SUFFIX = "-modification"
 
 
+@transaction.atomic
 def reverse_decision(
     *,
     decision: Decision,
@@ -742,9 +743,13 @@ def reverse_decision(
     Its puid is the original's plus "-reversal" or "-modification", so a resend returns the
     recorded decision (created False) and a different one under the same puid is a
     `PuidConflict`. Refused (`ReversalRefused`): a reversal or expiry, a decision already
-    reversed or modified, a modification of anything but a restriction, or to a measure no
-    lighter. An invalid measure is `DecisionsRejected`, naming its fields.
+    reversed or modified, a time before the original's, a modification of anything but a
+    restriction, or to a measure no lighter. An invalid measure is `DecisionsRejected`,
+    naming its fields.
     """
+    # The platform's write lock, taken before "is it already reversed?" is asked, so that two
+    # changes of one decision (a reversal here, another over the API) cannot both pass it.
+    Platform.objects.select_for_update().filter(pk=decision.platform_id).exists()
     original = Decision.objects.select_related("platform", "policy").get(pk=decision.pk)
     if original.decision_type in CHANGING_TYPES:
         raise ReversalRefused(
@@ -777,6 +782,11 @@ def reverse_decision(
         # A resend without a time is the same decision: take the recorded time and date.
         decided_at = earlier.decided_at
     when = decided_at or timezone.now()
+    if when < original.decided_at:
+        raise ReversalRefused(
+            "A change is decided after the decision it changes "
+            f"({original.decided_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC), not before."
+        )
     body: dict[str, Any] = {
         "puid": puid,
         "subject": {

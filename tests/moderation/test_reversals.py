@@ -32,6 +32,7 @@ def record(platform: Platform, **overrides: Any) -> Decision:
         "subject": {"account": "author", "content": "chess-video"},
         "content_language": "EN",
         "territorial_scope": ["DE", "FR"],
+        "decided_at": "2026-11-19T10:00:00Z",
     }
     body = human_payload(**(defaults | overrides))
     recorded = services.record_decision(platform=platform, decision=as_input(body))
@@ -327,3 +328,14 @@ def test_the_admin_refuses_to_reverse_a_reversal_and_says_why(admin_client, plat
     assert response.status_code == 200
     assert "is a reversal" in response.content.decode()
     assert decision_count() == 2
+
+
+@pytest.mark.django_db
+def test_a_reversal_dated_before_the_original_is_refused(platform, model_v1):
+    original = record(platform, decided_at="2026-11-20T10:00:00Z")
+
+    with pytest.raises(services.ReversalRefused, match="after the decision it changes"):
+        services.reverse_decision(
+            decision=original, reason="Overturned.", decided_at=DECIDED - dt.timedelta(days=1)
+        )
+    assert decision_count() == 1
