@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -88,3 +89,236 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"appeal {self.public_id} ({self.get_appellant_display()})"
+
+
+class Reviewer(models.Model):
+    """A person who decides appeals. Belongs to platforms through `moderation.PlatformMember`
+    (which also carries the platform's own id for them); `senior` reviewers take escalations.
+
+    Their API token (for platforms' own review tools) is stored as a SHA-256, like API keys.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviewer"
+    )
+    senior = models.BooleanField(default=False)
+    token_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()}{' (senior)' if self.senior else ''}"
+
+
+class ReviewQueue(models.Model):
+    """A platform's queue of review items, with the rules that route appeals into it.
+
+    An appeal goes to the first queue, by `position`, whose every non-empty rule matches its
+    decision (action, category, content language, any territory); the platform's default
+    queue (one per platform, made on first need) takes the rest, so every appeal lands in
+    exactly one queue.
+    """
+
+    platform = models.ForeignKey(
+        "moderation.Platform", on_delete=models.PROTECT, related_name="review_queues"
+    )
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=100)
+    # Routing rules: lists of vocabulary values; an empty list matches anything.
+    actions = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    territories = models.JSONField(default=list, blank=True)
+    # The time an item has from entering the queue to its decision.
+    deadline_hours = models.PositiveIntegerField()
+    # Items this close to their deadline escalate to a senior reviewer by themselves.
+    escalate_before_hours = models.PositiveIntegerField(default=24)
+    # The group of reviewers who work the queue (empty: every reviewer of the platform).
+    reviewers = models.ManyToManyField(Reviewer, blank=True, related_name="queues")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform", "position", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "slug"], name="queue_unique_slug"),
+            models.UniqueConstraint(
+                fields=["platform"], condition=Q(is_default=True), name="queue_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline_hours__gt=0), name="queue_deadline_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform.slug}/{self.slug}"
+
+
+class ItemKind(models.TextChoices):
+    APPEAL = "appeal", "Appeal"
+
+
+class ItemState(models.TextChoices):
+    OPEN = "open", "Waiting"
+    CLAIMED = "claimed", "Claimed"
+    DONE = "done", "Decided"
+
+
+class ReviewItem(models.Model):
+    """One piece of review work in a queue (for now: an appeal to decide).
+
+    Claimed as a lease: `claimed_by` holds it until `lease_expires_at`, which a heartbeat
+    extends; every change bumps `version`, and a decision commits only with the lease and the
+    version the reviewer read (appeals.services).
+    """
+
+    kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.APPEAL)
+    appeal = models.OneToOneField(
+        Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="review_item"
+    )
+    # The decision under review, denormalised from the appeal for the no-self-review guard.
+    decision = models.ForeignKey(
+        "moderation.Decision", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    queue = models.ForeignKey(ReviewQueue, on_delete=models.PROTECT, related_name="items")
+    # 0 first: account terminations and suspensions, then everything else; then oldest first.
+    priority = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=16, choices=ItemState.choices, default=ItemState.OPEN)
+    version = models.PositiveIntegerField(default=1)
+    claimed_by = models.ForeignKey(
+        Reviewer, null=True, blank=True, on_delete=models.PROTECT, related_name="claims"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Only a senior reviewer may take it (after an escalation).
+    senior_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    # When the deadline passed undecided (counted once, by the beat task).
+    breached_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "created_at", "id"]
+        indexes = [
+            # The claim query: a queue's waiting items in priority, then age, order.
+            models.Index(
+                fields=["queue", "priority", "created_at"],
+                condition=~Q(state="done"),
+                name="review_item_claimable",
+            ),
+            # The beat tasks: leases to expire and deadlines to watch.
+            models.Index(
+                fields=["due_at"], condition=~Q(state="done"), name="review_item_open_due"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ItemState.values), name="review_item_state_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ItemKind.values), name="review_item_kind_known"
+            ),
+            # A claim is whole: holder, claim time and lease together, and only while claimed.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        state="claimed",
+                        claimed_by__isnull=False,
+                        claimed_at__isnull=False,
+                        lease_expires_at__isnull=False,
+                    )
+                    | (
+                        ~Q(state="claimed")
+                        & Q(
+                            claimed_by__isnull=True,
+                            claimed_at__isnull=True,
+                            lease_expires_at__isnull=True,
+                        )
+                    )
+                ),
+                name="review_item_claim_whole",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="appeal", appeal__isnull=False) | ~Q(kind="appeal"),
+                name="review_item_appeal_has_appeal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} item {self.pk} ({self.state})"
+
+
+class Outcome(models.TextChoices):
+    UPHELD = "upheld", "Upheld"
+    OVERTURNED = "overturned", "Overturned"
+    MODIFIED = "modified", "Modified to a lighter measure"
+    # Not an outcome of the appeal: sent on to a senior reviewer.
+    ESCALATED = "escalated", "Escalated"
+
+
+class Review(models.Model):
+    """What a reviewer did with an item: decided it (upheld, overturned, modified) or
+    escalated it. Append-only; each is a log entry (APPEAL_DECIDED or APPEAL_ESCALATED)
+    carrying the reviewer's pseudonym and the SHA-256 of the reason, never the reason itself.
+
+    One per item and reviewer, which is also "nobody reviews an appeal they already decided or
+    escalated"; the database refuses a review of a decision the reviewer made (appeals
+    migration 0002's triggers).
+    """
+
+    append_only = True
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="reviews")
+    appeal = models.ForeignKey(
+        Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    # None only for an escalation made by the deadline watch rather than a person.
+    reviewer = models.ForeignKey(
+        Reviewer, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # Shown to the appellant (not public, not in the log: the log has its SHA-256).
+    reason = models.TextField(max_length=5000)
+    reason_sha256 = models.CharField(max_length=64)
+    decided_at = models.DateTimeField()
+    # The decision an overturn or modification recorded in `moderation`.
+    reversal = models.OneToOneField(
+        "moderation.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="review",
+    )
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "reviewer"], name="review_one_per_item_and_reviewer"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="review_outcome_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewer__isnull=False) | Q(outcome="escalated"),
+                name="review_decided_by_a_person",
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length("reason"), 0), name="review_reason_given"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} review of item {self.item_id}"

@@ -257,6 +257,16 @@ class Decision(models.Model):
     )
     # A pseudonym of the platform's own moderator id, for human decisions sent over the API.
     moderator_ref = models.CharField(max_length=64, blank=True)
+    # The API key that recorded the decision (None: the admin, the demo seeder, a reversal
+    # service acting for a reviewer). Internal: no payload shows it. No index of its own: the
+    # audit question "what did this key record" is rare and may scan.
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # The person or body whose notice led to the decision: a pseudonym of the platform's id for
+    # them, and the unguessable part of their own notice link (empty when none was sent).
+    notifier_ref = models.CharField(max_length=64, blank=True)
+    notifier_token = models.CharField(max_length=64, blank=True)
 
     # HMAC pseudonyms of the platform's account and content ids (moderation.pseudonyms). The
     # native API requires one; a DSA statement (moderation.dsa) may name neither.
@@ -280,6 +290,12 @@ class Decision(models.Model):
             # Idempotency: a platform's own id names one decision forever.
             models.UniqueConstraint(fields=["platform", "puid"], name="decision_unique_puid"),
             models.UniqueConstraint(fields=["notice_token"], name="decision_unique_notice_token"),
+            # The notifier's notice link; partial, so the many decisions without one cost nothing.
+            models.UniqueConstraint(
+                fields=["notifier_token"],
+                condition=~Q(notifier_token=""),
+                name="decision_unique_notifier_token",
+            ),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
                 name="decision_score_unit_interval",
@@ -390,3 +406,130 @@ class DsaSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision_id} {self.state}"
+
+
+class PlatformMember(models.Model):
+    """A staff user or reviewer who belongs to a platform: they see only their platforms'
+    records (superusers see all).
+
+    `moderator_ref` is the pseudonym of the platform's own id for this person (the same HMAC as
+    a decision's `moderator_ref`), so that a decision they made over the API is known as theirs
+    and they can never review it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_memberships"
+    )
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="members")
+    moderator_ref = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of "this user's platforms", the scoping query of every admin page.
+            models.UniqueConstraint(fields=["user", "platform"], name="member_unique_per_platform"),
+        ]
+        indexes = [
+            # The no-self-review check: "is this decision's moderator_ref this user's?"
+            models.Index(fields=["platform", "moderator_ref"], name="member_moderator_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.platform.slug}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a platform learns of outcomes (appeal decisions), signed per Standard Webhooks.
+
+    The signing secret (`whsec_...`) is stored encrypted (moderation.secrets) and shown once,
+    when it is made.
+    """
+
+    platform = models.OneToOneField(Platform, on_delete=models.PROTECT, related_name="webhook")
+    url = models.URLField(max_length=500)
+    encrypted_secret = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"webhook of {self.platform.slug}"
+
+
+class WebhookMessage(models.Model):
+    """The webhook outbox: one row per event, written in the transaction of the change it
+    reports and delivered (with retries and backoff) by a Celery task, so none is lost."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
+    # The Standard Webhooks `webhook-id`: the same on every retry, so receivers deduplicate.
+    msg_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set when retries are exhausted; an operator may re-arm the row.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The sender's query: due undelivered messages, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="webhook_message_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.msg_id}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, for every change: an append-only trail written in the change's own
+    transaction (moderation.trail.record). The actor is a user (staff or reviewer), an API
+    key, or the system (a scheduled task), named in `actor_label` as well so the row reads
+    alone after the user is renamed."""
+
+    append_only = True
+
+    at = models.DateTimeField()
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    actor_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    actor_label = models.CharField(max_length=200)
+    platform = models.ForeignKey(
+        Platform, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Dotted verbs, e.g. "decisions.recorded", "api_key.revoked", "appeal.decided".
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=100)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["actor_user", "-at"], name="audit_actor_user"),
+            models.Index(fields=["actor_key", "-at"], name="audit_actor_key"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(actor_label=""), name="audit_event_names_its_actor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_id}"

@@ -645,6 +645,9 @@ def _row(
             if d.moderator
             else ""
         ),
+        "api_key_id": None,
+        "notifier_ref": "",
+        "notifier_token": "",
         "subject_account": (
             ""
             if not d.subject.account

@@ -38,6 +38,9 @@ def test_a_published_payload_has_exactly_the_registrys_public_keys(platform, mod
         "source_identity",
         "moderator_id",
         "moderator_ref",
+        "api_key_id",
+        "notifier_ref",
+        "notifier_token",
     }
 
 
