@@ -14,6 +14,7 @@ urlpatterns = [
     path("log/tile/<path:path>", log_api.tile, name="log-tile"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("moderation.urls")),
+    path("api/v1/", include("appeals.urls")),
     path("api/v1/log/entries", log_api.EntriesApi.as_view(), name="log-entries"),
     path("api/v1/log/entries/<int:index>", log_api.EntryApi.as_view(), name="log-entry"),
     path("api/v1/log/proof/inclusion", log_api.InclusionProofApi.as_view(), name="log-inclusion"),
