@@ -273,6 +273,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "moderation.tasks.forward_dsa_statements",
         "schedule": env_int("LEDGER_EU_FORWARD_EVERY_SECONDS", 10),
     },
+    # Webhooks are also sent right after the commit that queues them; this sends the retries
+    # (the first is due 5 seconds after a failure) and whatever a lost kick left behind.
+    "deliver-webhooks": {
+        "task": "moderation.tasks.deliver_webhooks",
+        "schedule": env_int("LEDGER_WEBHOOK_EVERY_SECONDS", 5),
+    },
 }
 
 # Batches larger than this are refused with a 400 naming the limit.
@@ -294,6 +300,9 @@ LEDGER_EU_API_URL = os.environ.get(
 # whose host resolves to public (globally routable) addresses are accepted, at PUT and again
 # at each send. On for tests against a local fake of the EU and for private deployments.
 LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS = env_bool("LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS", False)
+# The same rule for the platforms' webhook URLs (moderation.webhooks): the ledger must not be
+# made to post to its own network. On for tests with a local receiver and private deployments.
+LEDGER_WEBHOOK_ALLOW_PRIVATE_ENDPOINTS = env_bool("LEDGER_WEBHOOK_ALLOW_PRIVATE_ENDPOINTS", False)
 # The EU takes 1 to 100 statements per call; a ledger may allow more.
 LEDGER_DSA_MAX_BATCH = env_int("LEDGER_DSA_MAX_BATCH", 100)
 
