@@ -10,10 +10,22 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from moderation.models import Decision, DsaSubmission, EuForwarding, Platform
+from moderation.models import Decision, DsaSubmission, EuForwarding, Platform, PlatformMember
 
 _NOTICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes", "log_entry")
+
+
+def platform_ids_for(user: Any) -> set[int] | None:
+    """The platforms whose records `user` may see and act on: None means all (a superuser);
+    staff see their memberships' platforms, anyone else none. Every admin page scopes by it."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return None
+    return set(
+        PlatformMember.objects.filter(user_id=user.pk).values_list("platform_id", flat=True)
+    )
 
 
 def decisions_for_platform(platform: Platform) -> QuerySet[Decision]:
