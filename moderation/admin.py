@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import flatten_fieldsets, get_fields_from_path, unquote
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -90,7 +90,111 @@ def _staff_user(request: HttpRequest) -> _User:
     return user
 
 
-class ServiceAddAdmin(admin.ModelAdmin):
+# --- platform scoping -----------------------------------------------------------------------
+
+# How the rows of each platform-owned model reach their platform (a lookup path). Other apps'
+# admins add their models (appeals: queues, items, appeals). Form choices, list filters and
+# querysets of these models are cut to the user's platforms.
+PLATFORM_PATHS: dict[type[models.Model], str] = {
+    Platform: "pk",
+    ApiKey: "platform",
+    Policy: "platform",
+    DetectionModel: "platform",
+    ModelVersion: "model__platform",
+    Decision: "platform",
+    EuForwarding: "platform",
+    DsaSubmission: "platform",
+}
+
+_PLATFORM_IDS_ATTRIBUTE = "_ledger_platform_ids"
+
+
+def request_platform_ids(request: HttpRequest) -> set[int] | None:
+    """`selectors.platform_ids_for` the signed-in user, asked once per request: a list page
+    needs it for its rows, every filter's choices and every form field."""
+    if not hasattr(request, _PLATFORM_IDS_ATTRIBUTE):
+        setattr(request, _PLATFORM_IDS_ATTRIBUTE, selectors.platform_ids_for(request.user))
+    ids: set[int] | None = getattr(request, _PLATFORM_IDS_ATTRIBUTE)
+    return ids
+
+
+def scope_to_platforms(queryset: QuerySet[Any], ids: set[int] | None) -> QuerySet[Any]:
+    """The rows of `queryset` on the given platforms (all of them when `ids` is None)."""
+    if ids is None or queryset.model not in PLATFORM_PATHS:
+        return queryset
+    return queryset.filter(**{f"{PLATFORM_PATHS[queryset.model]}__in": ids})
+
+
+def scope_form(form: Form, ids: set[int] | None) -> None:
+    """Cut every platform-owned choice of a form (platform, policy, model version...) to the
+    user's platforms; a posted id outside them is then an invalid choice, like an unknown one."""
+    if ids is None:
+        return
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is not None:
+            field.queryset = scope_to_platforms(queryset, ids)  # type: ignore[attr-defined]
+
+
+class ScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A list filter on a platform-owned relation offering only the user's platforms' rows."""
+
+    def field_choices(
+        self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | _StrPromise]]:
+        ids = request_platform_ids(request)
+        if ids is None:
+            return super().field_choices(field, request, model_admin)
+        rows = scope_to_platforms(field.related_model._default_manager.all(), ids)
+        return [(str(row.pk), str(row)) for row in rows]
+
+
+class PlatformScopedAdmin(admin.ModelAdmin):
+    """Staff who are not superusers see and act only on their platforms' records (their
+    `PlatformMember` rows): the list, every lookup by id, form choices and list filters.
+
+    Another platform's record answers 404 exactly like one that does not exist, so its id
+    tells nothing; Django's own answer would be a redirect with "doesn't exist".
+    """
+
+    def platform_ids(self, request: HttpRequest) -> set[int] | None:
+        return request_platform_ids(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return scope_to_platforms(super().get_queryset(request), self.platform_ids(request))
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = super().get_list_filter(request)
+        if self.platform_ids(request) is None:
+            return filters
+        scoped: list[Any] = []
+        for entry in filters:
+            if isinstance(entry, str):
+                field = get_fields_from_path(self.model, entry)[-1]
+                if getattr(field, "related_model", None) in PLATFORM_PATHS:
+                    entry = (entry, ScopedRelatedFilter)
+            scoped.append(entry)
+        return scoped
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and formfield.queryset is not None:
+            formfield.queryset = scope_to_platforms(formfield.queryset, self.platform_ids(request))
+        return formfield
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and formfield.queryset is not None:
+            formfield.queryset = scope_to_platforms(formfield.queryset, self.platform_ids(request))
+        return formfield
+
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
+        raise Http404(f"No {opts.verbose_name} with this id.")
+
+
+class ServiceAddAdmin(PlatformScopedAdmin):
     """A ModelAdmin whose "add" page is a plain form handed to a service, not a ModelForm save.
 
     The page reuses the admin's change-form template, so it looks and behaves like any other
@@ -112,12 +216,14 @@ class ServiceAddAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             form: Any = self.add_form_class(request.POST)
+            scope_form(form, self.platform_ids(request))
             if form.is_valid():
                 response = self.add_with_service(request, form)
                 if response is not None:
                     return response
         else:
             form = self.add_form_class(initial=self.get_changeform_initial_data(request))
+            scope_form(form, self.platform_ids(request))
         fieldsets = self.add_fieldsets or [(None, {"fields": list(form.fields)})]
         admin_form = helpers.AdminForm(form, fieldsets, {}, model_admin=self)
         context = {
@@ -163,7 +269,7 @@ class ReadOnlyAdmin(ServiceAddAdmin):
 
 
 @admin.register(Platform)
-class PlatformAdmin(admin.ModelAdmin):
+class PlatformAdmin(PlatformScopedAdmin):
     list_display = ("name", "slug", "created_at")
     search_fields = ("slug", "name")
     fields = ("slug", "name", "created_at")
@@ -177,6 +283,10 @@ class PlatformAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Platform | None = None) -> bool:
         return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new platform has no members yet: only a superuser, who sees every platform, adds one.
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
 
     def save_model(self, request: HttpRequest, obj: Platform, form: Any, change: bool) -> None:
         if change:
@@ -332,7 +442,7 @@ class ModelVersionInline(admin.TabularInline):
 
 
 @admin.register(DetectionModel)
-class DetectionModelAdmin(admin.ModelAdmin):
+class DetectionModelAdmin(PlatformScopedAdmin):
     """Models are created with their first version (see ModelVersionAdmin), never edited."""
 
     list_display = ("name", "platform", "version_count", "created_at")
@@ -435,8 +545,9 @@ class PolicyFilter(admin.RelatedFieldListFilter):
         self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str | _StrPromise]]:
         # One query, labelled with the platform: several platforms may name a policy alike.
-        policies = Policy.objects.select_related("platform").order_by(
-            "platform__slug", "key", "-version"
+        policies = scope_to_platforms(
+            Policy.objects.select_related("platform").order_by("platform__slug", "key", "-version"),
+            request_platform_ids(request),
         )
         return [(str(p.pk), f"{p.platform.slug}: {p}") for p in policies]
 
@@ -446,8 +557,11 @@ class ModelVersionFilter(admin.RelatedFieldListFilter):
         self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str | _StrPromise]]:
         # ModelVersion.__str__ reads its model: without the join this is a query per version.
-        versions = ModelVersion.objects.select_related("model__platform").order_by(
-            "model__platform__slug", "model__name", "-released_at"
+        versions = scope_to_platforms(
+            ModelVersion.objects.select_related("model__platform").order_by(
+                "model__platform__slug", "model__name", "-released_at"
+            ),
+            request_platform_ids(request),
         )
         return [(str(v.pk), f"{v.model.platform.slug}: {v}") for v in versions]
 

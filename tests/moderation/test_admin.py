@@ -374,10 +374,12 @@ def test_deleting_a_decision_is_refused_and_the_row_is_untouched(
     assert decision_row(shadowban.pk) == before
 
 
-def test_an_unknown_decision_redirects_to_the_list(admin_client: Client, db: None) -> None:
+def test_an_unknown_decision_is_not_found(admin_client: Client, db: None) -> None:
+    # 404, the same answer staff get for another platform's decision (tests/appeals/
+    # test_review_admin.py), so an id tells nothing.
     response = admin_client.get("/admin/moderation/decision/999999/change/")
 
-    assert response.status_code == 302
+    assert response.status_code == 404
 
 
 # --- recording a manual decision ------------------------------------------------------------
