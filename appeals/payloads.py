@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from ledger.log import canonical_json
 from ledger.models import EntryType
+from moderation.pseudonyms import pseudonym
 
 
 def appeal_filed_payload(
@@ -35,3 +36,44 @@ def appeal_filed_payload(
             "deadline_at": deadline_at.astimezone(UTC).isoformat(),
         }
     )
+
+
+def reviewer_pseudonym(*, platform: str, reviewer_id: int | None) -> str | None:
+    """The name a reviewer goes by in the log: an HMAC of their id, scoped to the platform as
+    subjects' pseudonyms are, so that one person's reviews can be counted but not named."""
+    if reviewer_id is None:
+        return None
+    return pseudonym(platform_slug=platform, kind="reviewer", platform_id=str(reviewer_id))
+
+
+def appeal_reviewed_payload(
+    *,
+    appeal: uuid.UUID,
+    decision: uuid.UUID,
+    platform: str,
+    outcome: str,
+    reviewer_id: int | None,
+    decided_at: datetime,
+    reason_sha256: str,
+    reversal: uuid.UUID | None,
+) -> tuple[EntryType, bytes]:
+    """An APPEAL_DECIDED entry, or APPEAL_ESCALATED for outcome "escalated".
+
+    The reason itself stays off the log: its SHA-256 lets the appellant, who was shown the
+    reason, prove what they were told.
+    """
+    escalated = outcome == "escalated"
+    entry_type = EntryType.APPEAL_ESCALATED if escalated else EntryType.APPEAL_DECIDED
+    body: dict[str, object] = {
+        "type": entry_type.value,
+        "appeal": str(appeal),
+        "decision": str(decision),
+        "platform": platform,
+        "reviewer": reviewer_pseudonym(platform=platform, reviewer_id=reviewer_id),
+        "reason_sha256": reason_sha256,
+        ("escalated_at" if escalated else "decided_at"): decided_at.astimezone(UTC).isoformat(),
+    }
+    if not escalated:
+        body["outcome"] = outcome
+        body["reversal"] = None if reversal is None else str(reversal)
+    return entry_type, canonical_json(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -9,12 +10,29 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from appeals.models import MAX_STATEMENT_LENGTH, Appeal, Appellant
-from appeals.payloads import appeal_filed_payload
+from appeals import selectors
+from appeals.models import (
+    MAX_STATEMENT_LENGTH,
+    Appeal,
+    AppealStatus,
+    Appellant,
+    ItemKind,
+    ItemState,
+    Outcome,
+    Review,
+    Reviewer,
+    ReviewItem,
+    ReviewQueue,
+)
+from appeals.payloads import appeal_filed_payload, appeal_reviewed_payload
 from ledger.log import append_entries
 from ledger.models import EntryType
-from moderation.models import Decision, Platform
-from moderation.vocabulary import CHANGING_TYPES, Source
+from moderation import trail, webhooks
+from moderation.models import Decision, Platform, PlatformMember
+from moderation.services import DecisionsRejected, Measure, ReversalRefused, reverse_decision
+from moderation.vocabulary import CHANGING_TYPES, Action, Source
+
+MAX_REASON_LENGTH = 5000
 
 # Sources behind which there is a notifier, who may appeal (DSA Article 20(1)(a)).
 NOTIFIED_SOURCES = frozenset(
@@ -114,7 +132,8 @@ def file_appeal(
         raise AppealRejected({"appellant": ["This decision has already been appealed by them."]})
 
     public_id = uuid.uuid4()
-    deadline_at = filed_at + timedelta(days=settings.LEDGER_APPEAL_DECISION_DAYS)
+    queue = route(decision=decision, platform=platform)
+    deadline_at = filed_at + timedelta(hours=queue.deadline_hours)
     payload = appeal_filed_payload(
         public_id=public_id,
         decision=decision.public_id,
@@ -124,7 +143,7 @@ def file_appeal(
         deadline_at=deadline_at,
     )
     (appended,) = append_entries([(EntryType.APPEAL_FILED, payload)])
-    return Appeal.objects.create(
+    appeal = Appeal.objects.create(
         public_id=public_id,
         decision=decision,
         appellant=str(appellant),
@@ -133,3 +152,581 @@ def file_appeal(
         deadline_at=deadline_at,
         log_entry_id=appended.index,
     )
+    ReviewItem.objects.create(
+        kind=ItemKind.APPEAL,
+        appeal=appeal,
+        decision=decision,
+        queue=queue,
+        priority=_priority(decision),
+        created_at=filed_at,
+        due_at=deadline_at,
+    )
+    trail.record(
+        actor=APPELLANT_ACTOR[str(appellant)],
+        action="appeal.filed",
+        object_type="appeal",
+        object_id=public_id,
+        platform=platform,
+        details={"decision": str(decision.public_id), "queue": queue.slug},
+        at=filed_at,
+    )
+    return appeal
+
+
+# --- routing --------------------------------------------------------------------------------
+
+# The appellants act through their notice link, without an account: the audit trail names them
+# by their role.
+APPELLANT_ACTOR = {
+    Appellant.SUBJECT.value: "appellant (notice link)",
+    Appellant.NOTIFIER.value: "notifier (notice link)",
+}
+
+# Account terminations and suspensions are reviewed first (they cut a person off entirely).
+_URGENT_ACTIONS = frozenset({Action.ACCOUNT_TERMINATION, Action.ACCOUNT_SUSPENSION})
+
+
+def _priority(decision: Decision) -> int:
+    return 0 if decision.action in _URGENT_ACTIONS else 1
+
+
+def ensure_default_queue(*, platform: Platform) -> ReviewQueue:
+    """The platform's default queue, made on first need with the default deadline."""
+    queue, _ = ReviewQueue.objects.get_or_create(
+        platform=platform,
+        is_default=True,
+        defaults={
+            "slug": "default",
+            "name": "All appeals",
+            "position": 2**31 - 1,
+            "deadline_hours": settings.LEDGER_APPEAL_DECISION_DAYS * 24,
+        },
+    )
+    return queue
+
+
+def _matches(queue: ReviewQueue, decision: Decision) -> bool:
+    territories = set(decision.territorial_scope or ())
+    return (
+        (not queue.actions or decision.action in queue.actions)
+        and (not queue.categories or decision.category in queue.categories)
+        and (not queue.languages or decision.content_language in queue.languages)
+        and (not queue.territories or bool(territories & set(queue.territories)))
+    )
+
+
+def route(*, decision: Decision, platform: Platform) -> ReviewQueue:
+    """The one queue an appeal against `decision` goes to: the first, by position, whose rules
+    all match, else the platform's default queue."""
+    for queue in ReviewQueue.objects.filter(platform=platform, is_default=False).order_by(
+        "position", "id"
+    ):
+        if _matches(queue, decision):
+            return queue
+    return ensure_default_queue(platform=platform)
+
+
+# --- claiming and deciding ------------------------------------------------------------------
+
+
+class ReviewRefused(Exception):
+    """Nothing was written. `code` says why (see the API's status for each), `errors` maps a
+    field to every problem with it."""
+
+    def __init__(self, code: str, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or {}
+
+
+def _aware(now: datetime | None) -> datetime:
+    at = now if now is not None else timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("review services need an aware `now`")
+    return at
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.LEDGER_REVIEW_LEASE_SECONDS)
+
+
+def _claim(item: ReviewItem, reviewer: Reviewer, now: datetime) -> None:
+    item.state = ItemState.CLAIMED
+    item.claimed_by = reviewer
+    item.claimed_at = now
+    item.lease_expires_at = now + _lease()
+    item.version += 1
+    item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"])
+
+
+def _unclaim(item: ReviewItem, *, state: str = ItemState.OPEN) -> None:
+    item.state = state
+    item.claimed_by = None
+    item.claimed_at = None
+    item.lease_expires_at = None
+    item.version += 1
+
+
+def claim_next_review(
+    *, reviewer: Reviewer, queue: ReviewQueue | None = None, now: datetime | None = None
+) -> ReviewItem | None:
+    """Lease the next item the reviewer may take (priority, then age), or None.
+
+    On PostgreSQL the row is taken with FOR UPDATE SKIP LOCKED in a short transaction, so
+    concurrent reviewers each get a different item without waiting on one another; the claim
+    is also the database's no-self-review guard's moment (appeals migration 0003).
+    """
+    at = _aware(now)
+    with transaction.atomic():
+        candidates = selectors.claimable_items(reviewer=reviewer, queue=queue, now=at)
+        # of=("self",): lock the item only, not the joined decision (which is append-only).
+        item = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+        if item is None:
+            return None
+        _claim(item, reviewer, at)
+        if item.appeal_id is not None:
+            Appeal.objects.filter(pk=item.appeal_id, status=AppealStatus.FILED).update(
+                status=AppealStatus.IN_REVIEW
+            )
+        trail.record(
+            actor=reviewer.user,
+            action="review.claimed",
+            object_type="review_item",
+            object_id=item.pk,
+            platform=item.queue.platform_id,
+            details={"version": item.version},
+            at=at,
+        )
+    return item
+
+
+def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewItem:
+    """Lock the item and check the reviewer holds its unexpired lease."""
+    item_id = item.pk if isinstance(item, ReviewItem) else item
+    locked = (
+        selectors.items_of(reviewer)
+        .select_related("queue", "decision", "decision__platform", "appeal")
+        .select_for_update(of=("self",))
+        .filter(pk=item_id)
+        .first()
+    )
+    if locked is None:
+        raise ReviewRefused("not_found", "No such review item.")
+    if locked.state != ItemState.CLAIMED or locked.claimed_by_id != reviewer.pk:
+        raise ReviewRefused("not_held", "You do not hold this item: claim it first.")
+    assert locked.lease_expires_at is not None  # a claimed item has a lease (a constraint)
+    if locked.lease_expires_at <= now:
+        raise ReviewRefused(
+            "lease_expired", "Your claim on this item expired: claim it again to decide it."
+        )
+    return locked
+
+
+def _check_version(item: ReviewItem, version: int) -> None:
+    if version != item.version:
+        raise ReviewRefused(
+            "stale_version",
+            f"The item changed since you read it (version {version}, now {item.version}): "
+            "reload it.",
+        )
+
+
+def _reason_errors(reason: object) -> list[str]:
+    if not isinstance(reason, str):
+        return ["Must be text."]
+    problems = []
+    if not reason.strip():
+        problems.append("Give a reason: the appellant reads it.")
+    if len(reason) > MAX_REASON_LENGTH:
+        problems.append(f"At most {MAX_REASON_LENGTH} characters, got {len(reason)}.")
+    if "\x00" in reason:
+        problems.append("Contains a NUL character.")
+    return problems
+
+
+def _version_errors(version: object) -> list[str]:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return ["Must be the item's version, a positive integer."]
+    return []
+
+
+def made_decision(reviewer: Reviewer, decision: Decision) -> bool:
+    """Whether the reviewer made `decision`: as its admin moderator, or as the platform's own
+    moderator id (the pseudonym their membership carries)."""
+    if decision.moderator_id is not None and decision.moderator_id == reviewer.user_id:
+        return True
+    return (
+        bool(decision.moderator_ref)
+        and PlatformMember.objects.filter(
+            user_id=reviewer.user_id,
+            platform_id=decision.platform_id,
+            moderator_ref=decision.moderator_ref,
+        ).exists()
+    )
+
+
+def _may_review(reviewer: Reviewer, item: ReviewItem) -> None:
+    if made_decision(reviewer, item.decision):
+        raise ReviewRefused("own_decision", "Nobody reviews a decision they made.")
+    if Review.objects.filter(item=item, reviewer=reviewer).exists():
+        raise ReviewRefused("already_reviewed", "You already reviewed this item.")
+
+
+def _write_review(
+    *,
+    item: ReviewItem,
+    reviewer: Reviewer | None,
+    outcome: str,
+    reason: str,
+    at: datetime,
+    reversal: Decision | None = None,
+) -> Review:
+    appeal = item.appeal
+    assert appeal is not None  # the only kind of item so far
+    reason_sha256 = hashlib.sha256(reason.encode()).hexdigest()
+    entry_type, payload = appeal_reviewed_payload(
+        appeal=appeal.public_id,
+        decision=item.decision.public_id,
+        platform=item.decision.platform.slug,
+        outcome=outcome,
+        reviewer_id=None if reviewer is None else reviewer.pk,
+        decided_at=at,
+        reason_sha256=reason_sha256,
+        reversal=None if reversal is None else reversal.public_id,
+    )
+    (appended,) = append_entries([(entry_type, payload)])
+    return Review.objects.create(
+        item=item,
+        appeal=appeal,
+        reviewer=reviewer,
+        outcome=outcome,
+        reason=reason,
+        reason_sha256=reason_sha256,
+        decided_at=at,
+        reversal=reversal,
+        log_entry_id=appended.index,
+    )
+
+
+DECIDING_OUTCOMES = (Outcome.UPHELD, Outcome.OVERTURNED, Outcome.MODIFIED)
+
+
+@transaction.atomic
+def resolve_appeal(
+    *,
+    reviewer: Reviewer,
+    item: ReviewItem | int,
+    version: int,
+    outcome: str,
+    reason: str,
+    measure: Measure | None = None,
+    now: datetime | None = None,
+) -> Review:
+    """Decide the appeal the reviewer holds: uphold, overturn, or modify to a lighter measure.
+
+    Commits only with the reviewer's unexpired lease and the `version` they read. An overturn
+    or modification of the affected person's appeal records the change in `moderation`
+    through `reverse_decision` (which takes subject, ground and category from the original);
+    the reviewer's reason becomes that decision's public statement. A notifier's appeal that
+    succeeds records nothing here: the platform, told by webhook, takes the new decision.
+    """
+    at = _aware(now)
+    errors: dict[str, list[str]] = {}
+    if outcome not in DECIDING_OUTCOMES:
+        errors["outcome"] = [f"Must be one of {', '.join(DECIDING_OUTCOMES)}."]
+    if problems := _reason_errors(reason):
+        errors["reason"] = problems
+    if problems := _version_errors(version):
+        errors["version"] = problems
+    if outcome == Outcome.MODIFIED and measure is None:
+        errors["measure"] = ["A modification needs the lighter measure that replaces it."]
+    if outcome != Outcome.MODIFIED and measure is not None:
+        errors["measure"] = ["Only a modification takes a measure."]
+    if errors:
+        raise ReviewRefused("invalid", "The decision is incomplete.", errors)
+
+    locked = _held(reviewer, item, at)
+    _check_version(locked, version)
+    _may_review(reviewer, locked)
+    appeal = locked.appeal
+    assert appeal is not None
+    if appeal.appellant == Appellant.NOTIFIER and outcome == Outcome.MODIFIED:
+        raise ReviewRefused(
+            "invalid",
+            "A notifier's appeal is upheld or overturned.",
+            {
+                "outcome": [
+                    "A notifier's appeal is upheld or overturned; the platform then takes "
+                    "the new decision."
+                ]
+            },
+        )
+
+    reversal = None
+    if outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT:
+        try:
+            recorded = reverse_decision(
+                decision=locked.decision,
+                reason=reason,
+                moderator=reviewer.user,
+                measure=measure if outcome == Outcome.MODIFIED else None,
+                decided_at=at,
+            )
+        except ReversalRefused as exc:
+            raise ReviewRefused("invalid", exc.message, {"outcome": [exc.message]}) from exc
+        except DecisionsRejected as exc:
+            raise ReviewRefused(
+                "invalid", "The measure is not valid.", {"measure": _flatten(exc)}
+            ) from exc
+        reversal = Decision.objects.get(public_id=recorded.public_id)
+
+    review = _write_review(
+        item=locked, reviewer=reviewer, outcome=outcome, reason=reason, at=at, reversal=reversal
+    )
+    appeal.status = outcome
+    appeal.save(update_fields=["status"])
+    _unclaim(locked, state=ItemState.DONE)
+    locked.closed_at = at
+    fields = ["state", "claimed_by", "claimed_at", "lease_expires_at", "version", "closed_at"]
+    if locked.breached_at is None and at > locked.due_at:
+        locked.breached_at = at
+        fields.append("breached_at")
+    locked.save(update_fields=fields)
+    webhooks.enqueue(
+        platform=locked.decision.platform_id,
+        event_type="appeal.decided",
+        data={
+            "appeal": str(appeal.public_id),
+            "decision": str(locked.decision.public_id),
+            "puid": locked.decision.puid,
+            "appellant": appeal.appellant,
+            "outcome": outcome,
+            "reason": reason,
+            "reason_sha256": review.reason_sha256,
+            "decided_at": at.isoformat(),
+            "reversal": None if reversal is None else str(reversal.public_id),
+            "log_index": review.log_entry_id,
+        },
+        now=at,
+    )
+    trail.record(
+        actor=reviewer.user,
+        action="appeal.decided",
+        object_type="appeal",
+        object_id=appeal.public_id,
+        platform=locked.decision.platform_id,
+        details={"outcome": outcome, "item": locked.pk, "review": review.pk},
+        at=at,
+    )
+    return review
+
+
+def _flatten(exc: DecisionsRejected) -> list[str]:
+    return [
+        f"{field}: {message}"
+        for fields in exc.errors.values()
+        for field, messages in fields.items()
+        for message in messages
+    ]
+
+
+@transaction.atomic
+def escalate_review(
+    *,
+    reviewer: Reviewer,
+    item: ReviewItem | int,
+    version: int,
+    reason: str,
+    now: datetime | None = None,
+) -> Review:
+    """Send the held item to a different, senior reviewer: it goes back to its queue for
+    seniors only, and this reviewer can never take it again (one review per reviewer)."""
+    at = _aware(now)
+    errors: dict[str, list[str]] = {}
+    if problems := _reason_errors(reason):
+        errors["reason"] = problems
+    if problems := _version_errors(version):
+        errors["version"] = problems
+    if errors:
+        raise ReviewRefused("invalid", "The escalation is incomplete.", errors)
+    locked = _held(reviewer, item, at)
+    _check_version(locked, version)
+    _may_review(reviewer, locked)
+    review = _write_review(
+        item=locked, reviewer=reviewer, outcome=Outcome.ESCALATED, reason=reason, at=at
+    )
+    _unclaim(locked)
+    locked.senior_only = True
+    locked.save(
+        update_fields=[
+            "state",
+            "claimed_by",
+            "claimed_at",
+            "lease_expires_at",
+            "version",
+            "senior_only",
+        ]
+    )
+    trail.record(
+        actor=reviewer.user,
+        action="review.escalated",
+        object_type="review_item",
+        object_id=locked.pk,
+        platform=locked.decision.platform_id,
+        details={"review": review.pk},
+        at=at,
+    )
+    return review
+
+
+@transaction.atomic
+def heartbeat_review(
+    *, reviewer: Reviewer, item: ReviewItem | int, now: datetime | None = None
+) -> ReviewItem:
+    """Extend the reviewer's unexpired lease; the version stays, so their read stays valid."""
+    at = _aware(now)
+    locked = _held(reviewer, item, at)
+    locked.lease_expires_at = at + _lease()
+    locked.save(update_fields=["lease_expires_at"])
+    return locked
+
+
+@transaction.atomic
+def release_review(
+    *, reviewer: Reviewer, item: ReviewItem | int, now: datetime | None = None
+) -> ReviewItem:
+    """Give the item back to its queue (also after the lease expired, if nobody took it)."""
+    at = _aware(now)
+    item_id = item.pk if isinstance(item, ReviewItem) else item
+    locked = (
+        selectors.items_of(reviewer)
+        .select_related("queue")
+        .select_for_update(of=("self",))
+        .filter(pk=item_id)
+        .first()
+    )
+    if locked is None:
+        raise ReviewRefused("not_found", "No such review item.")
+    if locked.state != ItemState.CLAIMED or locked.claimed_by_id != reviewer.pk:
+        raise ReviewRefused("not_held", "You do not hold this item.")
+    _unclaim(locked)
+    locked.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"])
+    trail.record(
+        actor=reviewer.user,
+        action="review.released",
+        object_type="review_item",
+        object_id=locked.pk,
+        platform=locked.queue.platform_id,
+        at=at,
+    )
+    return locked
+
+
+# --- what the clock does (Celery beat; every one is safe to re-run) --------------------------
+
+DEADLINE_ESCALATION_REASON = (
+    "The deadline is near and the appeal is undecided: sent to a senior reviewer."
+)
+
+
+def expire_leases(*, now: datetime | None = None) -> int:
+    """Put items whose lease ran out back in their queue; returns how many."""
+    at = _aware(now)
+    expired = 0
+    with transaction.atomic():
+        items = list(
+            ReviewItem.objects.filter(state=ItemState.CLAIMED, lease_expires_at__lte=at)
+            .select_related("queue")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("id")[:1000]
+        )
+        for item in items:
+            holder = item.claimed_by_id
+            _unclaim(item)
+            item.save(
+                update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"]
+            )
+            trail.record(
+                actor=trail.SYSTEM,
+                action="review.lease_expired",
+                object_type="review_item",
+                object_id=item.pk,
+                platform=item.queue.platform_id,
+                details={"reviewer": holder},
+                at=at,
+            )
+            expired += 1
+    return expired
+
+
+def escalate_near_deadline(*, now: datetime | None = None) -> int:
+    """Escalate undecided items within their queue's escalation window of the deadline to
+    senior reviewers (an APPEAL_ESCALATED entry with no reviewer); returns how many."""
+    at = _aware(now)
+    escalated = 0
+    for queue in ReviewQueue.objects.all().only("id", "escalate_before_hours", "platform_id"):
+        with transaction.atomic():
+            items = list(
+                ReviewItem.objects.filter(
+                    queue=queue,
+                    senior_only=False,
+                    due_at__lte=at + timedelta(hours=queue.escalate_before_hours),
+                )
+                .exclude(state=ItemState.DONE)
+                .select_related("decision", "decision__platform", "appeal", "claimed_by")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("due_at", "id")[:1000]
+            )
+            for item in items:
+                _write_review(
+                    item=item,
+                    reviewer=None,
+                    outcome=Outcome.ESCALATED,
+                    reason=DEADLINE_ESCALATION_REASON,
+                    at=at,
+                )
+                fields = ["senior_only"]
+                if item.claimed_by is not None and not item.claimed_by.senior:
+                    # A junior holder's claim ends: only seniors may now take it.
+                    _unclaim(item)
+                    fields += ["state", "claimed_by", "claimed_at", "lease_expires_at", "version"]
+                item.senior_only = True
+                item.save(update_fields=fields)
+                trail.record(
+                    actor=trail.SYSTEM,
+                    action="review.escalated",
+                    object_type="review_item",
+                    object_id=item.pk,
+                    platform=queue.platform_id,
+                    details={"cause": "deadline"},
+                    at=at,
+                )
+                escalated += 1
+    return escalated
+
+
+def count_breaches(*, now: datetime | None = None) -> int:
+    """Mark undecided items past their deadline as breached (once each); returns how many
+    were newly marked."""
+    at = _aware(now)
+    with transaction.atomic():
+        items = list(
+            ReviewItem.objects.filter(due_at__lt=at, breached_at__isnull=True)
+            .exclude(state=ItemState.DONE)
+            .select_related("queue")
+            .select_for_update(skip_locked=True, of=("self",))[:1000]
+        )
+        for item in items:
+            item.breached_at = at
+            item.save(update_fields=["breached_at"])
+            trail.record(
+                actor=trail.SYSTEM,
+                action="review.deadline_breached",
+                object_type="review_item",
+                object_id=item.pk,
+                platform=item.queue.platform_id,
+                details={"due_at": item.due_at.isoformat()},
+                at=at,
+            )
+    return len(items)

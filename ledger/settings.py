@@ -279,6 +279,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "moderation.tasks.deliver_webhooks",
         "schedule": env_int("LEDGER_WEBHOOK_EVERY_SECONDS", 5),
     },
+    # Expired leases back to their queues, near-deadline escalation, breaches counted.
+    "watch-review-queues": {
+        "task": "appeals.tasks.watch_review_queues",
+        "schedule": env_int("LEDGER_REVIEW_WATCH_EVERY_SECONDS", 30),
+    },
 }
 
 # Batches larger than this are refused with a 400 naming the limit.
@@ -314,6 +319,12 @@ if LEDGER_APPEAL_WINDOW_DAYS < 183:
     raise ImproperlyConfigured(
         "LEDGER_APPEAL_WINDOW_DAYS must be at least 183 (six months, DSA Article 20), "
         f"got {LEDGER_APPEAL_WINDOW_DAYS}"
+    )
+# How long a reviewer's claim on an item lasts without a heartbeat.
+LEDGER_REVIEW_LEASE_SECONDS = env_int("LEDGER_REVIEW_LEASE_SECONDS", 300)
+if LEDGER_REVIEW_LEASE_SECONDS < 10:
+    raise ImproperlyConfigured(
+        f"LEDGER_REVIEW_LEASE_SECONDS must be at least 10, got {LEDGER_REVIEW_LEASE_SECONDS}"
     )
 # The default time a platform has to decide an appeal, from its filing.
 LEDGER_APPEAL_DECISION_DAYS = env_int("LEDGER_APPEAL_DECISION_DAYS", 14)

@@ -120,3 +120,31 @@ def statement_payload(**overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def make_reviewer(
+    platform: Platform,
+    username: str,
+    *,
+    senior: bool = False,
+    moderator_id: str | None = None,
+) -> Any:
+    """A staff user who reviews `platform`'s appeals, known to it as `moderator_id` (the id the
+    platform's API sends as `moderator`), pseudonymised as decisions' moderator refs are."""
+    from django.contrib.auth import get_user_model
+
+    from appeals.models import Reviewer
+    from moderation.models import PlatformMember
+    from moderation.pseudonyms import pseudonym
+
+    user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
+    PlatformMember.objects.create(
+        user=user,
+        platform=platform,
+        moderator_ref=(
+            pseudonym(platform_slug=platform.slug, kind="moderator", platform_id=moderator_id)
+            if moderator_id
+            else ""
+        ),
+    )
+    return Reviewer.objects.create(user=user, senior=senior)
