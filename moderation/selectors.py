@@ -55,6 +55,19 @@ def get_decision_by_notice_token(token: str) -> Decision:
         raise Http404("No such notice.") from exc
 
 
+def get_decision_by_notifier_token(token: str) -> Decision:
+    """The decision whose notifier (the person who reported the content) holds `token`.
+
+    Decisions without a notifier store "", which the pattern refuses, so an empty token never
+    names one; the partial unique constraint on notifier_token serves the lookup."""
+    if not _NOTICE_TOKEN.fullmatch(token):
+        raise Http404("No such notice.")
+    try:
+        return Decision.objects.select_related(*DECISION_RELATED).get(notifier_token=token)
+    except Decision.DoesNotExist as exc:
+        raise Http404("No such notice.") from exc
+
+
 def decision_chain(decision: Decision) -> QuerySet[Decision]:
     """Every decision of the platform about the same content (or account, for account-only
     decisions), oldest first, so a reader sees flag, restriction, reversal in order."""
