@@ -46,6 +46,8 @@ from moderation.models import (
     ModelVersion,
     Platform,
     Policy,
+    WebhookEndpoint,
+    WebhookMessage,
 )
 from moderation.vocabulary import (
     SILENT_VISIBILITY,
@@ -1076,3 +1078,65 @@ class DsaSubmissionAdmin(ReadOnlyAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+class WebhookScopedAdmin(ReadOnlyAdmin):
+    """Set through the API (moderation.webhooks), only read here, by the platform's staff."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        ids = selectors.platform_ids_for(request.user)
+        return queryset if ids is None else queryset.filter(platform_id__in=ids)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(WebhookScopedAdmin):
+    # Never the secret, not even encrypted: it is shown once, to the platform that set it.
+    list_display = ("platform", "url", "updated_at")
+    list_select_related = ("platform",)
+    fields = ("platform", "url", "created_at", "updated_at")
+    readonly_fields = fields
+
+
+@admin.register(WebhookMessage)
+class WebhookMessageAdmin(WebhookScopedAdmin):
+    list_display = (
+        "msg_id",
+        "platform",
+        "event_type",
+        "state",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("event_type", "platform")
+    list_select_related = ("platform",)
+    search_fields = ("msg_id",)
+    show_full_result_count = False
+    fields = (
+        "msg_id",
+        "platform",
+        "event_type",
+        "payload",
+        "created_at",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "failed_at",
+        "last_status",
+        "last_error",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="state")
+    def state(self, obj: WebhookMessage) -> str:
+        if obj.delivered_at is not None:
+            return "delivered"
+        return "given up" if obj.failed_at is not None else "pending"

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from moderation import forwarding, selectors, services
+from moderation import forwarding, selectors, services, webhooks
 from moderation.auth import client_platform
 from moderation.models import Decision, ModelVersion, Policy
 from moderation.rules import MAX_DATE, MIN_CONTENT_DATE
@@ -612,3 +612,92 @@ class EuForwardingApi(APIView):
         platform = client_platform(request)
         forwarding.configure_eu_forwarding(platform=platform, **data.validated_data)
         return Response(selectors.eu_forwarding_status(platform))
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+class WebhookIn(StrictSerializer):
+    # Messages are posted there: https on public addresses only, unless the setting allows
+    # others (LEDGER_WEBHOOK_ALLOW_PRIVATE_ENDPOINTS).
+    url = StrictURLField(max_length=500, validators=[webhooks.validate_url])
+    rotate = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Make a new signing secret even though one is set (the old one stops at once).",
+    )
+
+
+class WebhookOut(serializers.Serializer[Any]):
+    url = serializers.CharField()
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The signing secret (whsec_...), only in the answer that made it; else null.",
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class WebhookStatusOut(serializers.Serializer[Any]):
+    url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def _acting_key(request: Request) -> Any:
+    """The API key that made the request (DRF's `request.auth`), the audit row's actor."""
+    client_platform(request)  # asserts a platform client
+    return request.auth
+
+
+class WebhookApi(APIView):
+    """Where the ledger posts the platform's events (appeal outcomes), signed per Standard
+    Webhooks. The signing secret is made when the URL is first set and shown in that answer
+    only; changing the URL keeps it unless `rotate` is true."""
+
+    @extend_schema(
+        responses={
+            200: WebhookStatusOut,
+            404: OpenApiResponse(_ERROR_SCHEMA, description="No webhook is set"),
+        },
+        summary="The webhook URL (never the secret)",
+    )
+    def get(self, request: Request) -> Response:
+        endpoint = webhooks.endpoint_of(client_platform(request))
+        if endpoint is None:
+            return _error(404, "No webhook is set; PUT a URL first.", {})
+        return Response(WebhookStatusOut(endpoint).data)
+
+    @extend_schema(
+        request=WebhookIn,
+        responses={
+            201: OpenApiResponse(WebhookOut, description="Set; the secret is shown this once"),
+            200: OpenApiResponse(WebhookOut, description="Changed; secret is null unless rotated"),
+            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was changed"),
+        },
+        summary="Set the webhook URL",
+    )
+    def put(self, request: Request) -> Response:
+        data = WebhookIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = webhooks.set_endpoint(
+            platform=client_platform(request), actor=_acting_key(request), **data.validated_data
+        )
+        body = {**WebhookStatusOut(done.endpoint).data, "secret": done.secret}
+        return Response(
+            body, status=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="Removed; events wait until a URL is set again"),
+            404: OpenApiResponse(_ERROR_SCHEMA, description="No webhook is set"),
+        },
+        summary="Remove the webhook",
+    )
+    def delete(self, request: Request) -> Response:
+        if not webhooks.remove_endpoint(
+            platform=client_platform(request), actor=_acting_key(request)
+        ):
+            return _error(404, "No webhook is set.", {})
+        return Response(status=status.HTTP_204_NO_CONTENT)

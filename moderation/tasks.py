@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from moderation import forwarding
+from moderation import forwarding, webhooks
 from moderation.models import EuForwarding, Platform
 
 # One run sends at most this many batches per platform, so one busy platform cannot hold a
@@ -29,5 +29,28 @@ def forward_platform_statements(platform_id: int) -> str:
         result = forwarding.forward_due_statements(platform=platform)
         outcome = result.outcome
         if outcome not in ("submitted", "refused", "probed"):
+            break
+    return outcome
+
+
+@shared_task(ignore_result=True)
+def deliver_webhooks() -> None:
+    """Beat: send every platform's due webhook messages (retries, and any a lost kick left)."""
+    for platform_id in webhooks.platforms_with_due_messages():
+        deliver_platform_webhooks.delay(platform_id)
+
+
+@shared_task(ignore_result=True)
+def deliver_platform_webhooks(platform_id: int) -> str:
+    """Send one platform's due webhook messages; also asked for after each enqueue commits."""
+    platform = Platform.objects.get(pk=platform_id)
+    outcome = "idle"
+    for _ in range(MAX_BATCHES_PER_RUN):
+        result = webhooks.deliver_due_messages(platform=platform)
+        if result.outcome != "sent":
+            break
+        outcome = "sent"
+        # A batch with nothing delivered means the server is failing: wait for the retries.
+        if not result.delivered:
             break
     return outcome

@@ -14,6 +14,7 @@ urlpatterns = [
     path("models", api.ModelVersionListCreateApi.as_view(), name="api-models"),
     path("policies", api.PolicyListCreateApi.as_view(), name="api-policies"),
     path("forwarding/eu", api.EuForwardingApi.as_view(), name="api-eu-forwarding"),
+    path("webhooks", api.WebhookApi.as_view(), name="api-webhooks"),
     # The EU DSA Transparency Database's API, same paths.
     path("statement", dsa_api.StatementCreateApi.as_view(), name="dsa-statement-create"),
     path("statements", dsa_api.StatementBatchApi.as_view(), name="dsa-statements"),
