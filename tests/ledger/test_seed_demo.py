@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from appeals.models import Appeal, AppealStatus, ReviewQueue
+from ledger.audit import audit_log
 from moderation import demo, services
 from moderation.models import ApiKey, Decision, Platform
 from moderation.vocabulary import AutomatedDecision, DecisionType, Ground, Source, Visibility
@@ -57,7 +59,8 @@ def test_the_demo_records_the_asked_number_of_decisions_for_vidshare(run: Run) -
     platform = vidshare()
 
     assert platform.name == "VidShare"
-    assert Decision.objects.filter(platform=platform).count() == 2000
+    # Plus the reversals recorded by the reviewers who overturned the demo's appeals.
+    assert Decision.objects.filter(platform=platform, review__isnull=True).count() == 2000
 
 
 def test_every_decision_type_visibility_and_source_appears(run: Run) -> None:
@@ -188,12 +191,29 @@ def test_the_last_line_is_a_working_api_key_and_the_summary_counts_by_action(run
 
 
 def test_running_it_again_adds_nothing(run: Run) -> None:
+    before = Decision.objects.count()
     again = seed()
 
-    assert Decision.objects.count() == 2000
+    assert Decision.objects.count() == before
     assert ApiKey.objects.count() == 1
     assert again.stdout == ""
-    assert "already has 2,000 decisions" in again.stderr
+    assert f"already has {before:,} decisions" in again.stderr
+
+
+def test_the_demo_has_queues_and_appeals_decided_and_waiting(run: Run) -> None:
+    appeals = Appeal.objects.filter(decision__platform=vidshare())
+    overturned = appeals.filter(status=AppealStatus.OVERTURNED)
+
+    assert appeals.count() > 10
+    assert overturned.exists() and appeals.filter(status=AppealStatus.FILED).exists()
+    assert all(a.reviews.get().reversal is not None for a in overturned)
+    assert set(ReviewQueue.objects.values_list("slug", flat=True)) == {
+        "accounts",
+        "speech",
+        "default",
+    }
+    assert "Appeals: " in run.stdout
+    assert audit_log().ok
 
 
 def test_the_same_seed_and_window_generate_the_same_decisions() -> None:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 from django.utils import timezone
 
+from appeals import demo as appeals_demo
 from moderation import demo
 from moderation.models import Decision, Platform
 from moderation.services import RegistrationConflict
@@ -16,7 +17,8 @@ from moderation.vocabulary import Action
 class Command(BaseCommand):
     help = (
         "Load the demo platform: a video platform over the last 90 days, with a hate-speech "
-        "classifier whose v1 flags chess talk and whose v2 does not. Does nothing if the "
+        "classifier whose v1 flags chess talk and whose v2 does not, its review queues and a "
+        "month of appeals (most of v1's chess catches overturned). Does nothing if the "
         "platform already has decisions. The new API key is printed alone on the last line."
     )
 
@@ -57,6 +59,9 @@ class Command(BaseCommand):
             )
         except RegistrationConflict as exc:
             raise CommandError(f"{slug} already has other policies or models: {exc}") from exc
+        appeals = appeals_demo.seed_appeals(
+            platform=seeded.platform, end=timezone.now(), seed=options["seed"]
+        )
         elapsed = time.perf_counter() - started
 
         by_action = dict(
@@ -72,6 +77,13 @@ class Command(BaseCommand):
         )
         for action in Action:
             self.stdout.write(f"  {action.label:<36} {by_action.get(action.value, 0):>7,}")
+        self.stdout.write(
+            f"Appeals: {appeals.filed:,} filed, {appeals.decided:,} decided "
+            f"({appeals.overturned:,} overturned), {appeals.waiting:,} waiting in the review "
+            "queues; reviewers reviewer-ana, reviewer-ben and reviewer-chloe (senior). "
+            "To work the queues yourself: manage.py create_reviewer <your user> --platform "
+            f"{seeded.platform.slug}"
+        )
         self.stderr.write(
             f"Issued API key {seeded.api_key_prefix} for {seeded.platform.slug}. "
             "It is shown once; store it now."
