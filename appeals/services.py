@@ -161,6 +161,20 @@ def file_appeal(
         created_at=filed_at,
         due_at=deadline_at,
     )
+    webhooks.enqueue(
+        platform=platform,
+        event_type="appeal.filed",
+        data={
+            "appeal": str(public_id),
+            "decision": str(decision.public_id),
+            "puid": decision.puid,
+            "appellant": str(appellant),
+            "filed_at": filed_at.isoformat(),
+            "deadline": deadline_at.isoformat(),
+            "log_index": appended.index,
+        },
+        now=filed_at,
+    )
     trail.record(
         actor=APPELLANT_ACTOR[str(appellant)],
         action="appeal.filed",
@@ -730,3 +744,116 @@ def count_breaches(*, now: datetime | None = None) -> int:
                 at=at,
             )
     return len(items)
+
+
+# --- reviewers ----------------------------------------------------------------------------
+
+# Reviewer tokens read "mlr_<prefix>_<secret>"; platform keys read "mlk_...". The two never
+# authenticate each other's endpoints (appeals.auth, moderation.auth check the first part).
+REVIEWER_TOKEN_PREFIX = "mlr"  # noqa: S105 (the public first part, not a secret)
+
+
+def hash_reviewer_token(plaintext: str) -> str:
+    # A 256-bit random token has nothing to brute-force: a fast hash is enough, as for API keys.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_reviewer(
+    *,
+    username: str,
+    platform: Platform | None = None,
+    senior: bool | None = None,
+    moderator_id: str | None = None,
+    actor: object,
+) -> tuple[Reviewer, str]:
+    """Make `username` a staff reviewer (creating the user with no usable password if needed),
+    a member of `platform`, and issue a fresh API token; return the reviewer and the token,
+    which is never stored or shown again. Re-running it changes only what it is given: the
+    token is replaced (the old one stops working), `senior` None keeps the flag as it is.
+
+    `moderator_id` is the platform's own id for this person, as its decisions name them in
+    `moderator`: stored as the same pseudonym as a decision's `moderator_ref`, so that they
+    never review a decision they made over the API.
+    """
+    # Imported here: the rest of this module has no use for them.
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    from moderation.pseudonyms import pseudonym
+
+    if moderator_id is not None and platform is None:
+        raise ValueError("a moderator id is the platform's own id: it needs a platform")
+    user_model = get_user_model()
+    user, user_created = user_model._default_manager.select_for_update().get_or_create(
+        **{user_model.USERNAME_FIELD: username}, defaults={"is_staff": True}
+    )
+    if user_created:
+        # They sign in to the admin only once someone sets a password (changepassword).
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    elif not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+
+    reviewer = Reviewer.objects.select_for_update().filter(user=user).first()
+    created = reviewer is None
+    if reviewer is None:
+        reviewer = Reviewer(user=user, senior=bool(senior))
+    elif senior is not None:
+        reviewer.senior = senior
+    prefix = secrets.token_hex(6)
+    # 32 random bytes after the lookup prefix: 256 bits, as platform API keys have.
+    plaintext = f"{REVIEWER_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    reviewer.token_prefix = prefix
+    reviewer.token_hash = hash_reviewer_token(plaintext)
+    if created:
+        reviewer.save()
+    else:
+        reviewer.save(update_fields=["senior", "token_prefix", "token_hash"])
+
+    if platform is not None:
+        member, _ = PlatformMember.objects.select_for_update().get_or_create(
+            user=user, platform=platform
+        )
+        if moderator_id is not None:
+            ref = pseudonym(platform_slug=platform.slug, kind="moderator", platform_id=moderator_id)
+            if member.moderator_ref != ref:
+                member.moderator_ref = ref
+                member.save(update_fields=["moderator_ref"])
+
+    trail.record(
+        actor=actor,
+        action="reviewer.created" if created else "reviewer.updated",
+        object_type="reviewer",
+        object_id=reviewer.pk,
+        platform=platform,
+        details={
+            "username": user.get_username(),
+            "senior": reviewer.senior,
+            "token_prefix": prefix,
+            "platform": platform.slug if platform is not None else None,
+            "moderator_id_set": moderator_id is not None,
+        },
+    )
+    return reviewer, plaintext
+
+
+@transaction.atomic
+def revoke_reviewer_token(*, reviewer: Reviewer, actor: object) -> Reviewer:
+    """The reviewer's API token stops working at once; their admin access is untouched."""
+    locked = Reviewer.objects.select_for_update().get(pk=reviewer.pk)
+    if locked.token_prefix is not None:
+        prefix = locked.token_prefix
+        locked.token_prefix = None
+        locked.token_hash = ""
+        locked.save(update_fields=["token_prefix", "token_hash"])
+        trail.record(
+            actor=actor,
+            action="reviewer.token_revoked",
+            object_type="reviewer",
+            object_id=locked.pk,
+            details={"token_prefix": prefix},
+        )
+    return locked

@@ -156,8 +156,11 @@ def test_upholding_logs_the_reasons_digest_not_the_reason(platform, shadowban, r
     assert payload["appeal"] == str(appeal.public_id) and payload["reversal"] is None
     assert REASON not in entry.payload and STATEMENT not in entry.payload
     assert str(reviewer.pk) != payload["reviewer"] and len(payload["reviewer"]) == 64
-    message = WebhookMessage.objects.get(event_type="appeal.decided")
-    assert message.payload["data"]["outcome"] == "upheld"
+    filed, decided = WebhookMessage.objects.order_by("id")
+    assert filed.event_type == "appeal.filed" and decided.event_type == "appeal.decided"
+    assert filed.payload["data"]["deadline"] == appeal.deadline_at.isoformat()
+    assert decided.payload["data"]["outcome"] == "upheld"
+    assert decided.payload["data"]["reason"] == REASON
     assert AuditEvent.objects.filter(
         action="appeal.decided", actor_user=reviewer.user, object_id=str(appeal.public_id)
     ).exists()
