@@ -1,5 +1,32 @@
 """The appeals API, under /api/v1/: appellants' appeals and reviewers' work."""
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
+
+from appeals import review_api
 
 urlpatterns: list[URLPattern] = []
+
+# The reviewer API: reviewer tokens only, never a platform key.
+urlpatterns += [
+    path("review/claim", review_api.ClaimApi.as_view(), name="review-claim"),
+    path(
+        "review/items/<str:item_id>/decide",
+        review_api.DecideApi.as_view(),
+        name="review-decide",
+    ),
+    path(
+        "review/items/<str:item_id>/escalate",
+        review_api.EscalateApi.as_view(),
+        name="review-escalate",
+    ),
+    path(
+        "review/items/<str:item_id>/heartbeat",
+        review_api.HeartbeatApi.as_view(),
+        name="review-heartbeat",
+    ),
+    path(
+        "review/items/<str:item_id>/release",
+        review_api.ReleaseApi.as_view(),
+        name="review-release",
+    ),
+]
