@@ -53,7 +53,7 @@ _NOUNS = {
     ContentType.VIDEO: "video",
     ContentType.IMAGE: "image",
     ContentType.TEXT: "post",
-    ContentType.AUDIO: "audio",
+    ContentType.AUDIO: "recording",
     ContentType.APP: "app",
     ContentType.PRODUCT: "product listing",
     ContentType.SYNTHETIC_MEDIA: "media",
@@ -190,6 +190,13 @@ class Words:
     account: str
     payee: str
     followers: str
+
+    @property
+    def a_noun(self) -> str:
+        """'a video', 'an image', 'an account', 'content'."""
+        if self.noun == "content":
+            return self.noun
+        return f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}"
 
     def fill(self, template: str) -> str:
         return template.format(
@@ -508,6 +515,7 @@ def notice_context(
         "appealable": appealable,
         "window_closes": closes,
         "window_open": now <= closes,
+        "show_form": appeal is None and appealable and now <= closes,
         "statement": statement,
         "errors": errors,
         "statement_errors": errors.get("statement", []),
