@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from moderation import forwarding, selectors, services, webhooks
-from moderation.auth import client_platform
+from moderation.auth import client_api_key, client_platform
 from moderation.models import Decision, ModelVersion, Policy
 from moderation.rules import MAX_DATE, MIN_CONTENT_DATE
 from moderation.schemas import (
@@ -88,6 +88,7 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
     id = serializers.UUIDField(source="public_id")
     platform = serializers.CharField(source="platform.slug")
     notice_url = serializers.SerializerMethodField()
+    notifier_notice_url = serializers.SerializerMethodField()
     supersedes = serializers.UUIDField(source="supersedes.public_id", allow_null=True)
     policy = serializers.CharField(source="policy.key", allow_null=True)
     policy_version = serializers.IntegerField(source="policy.version", allow_null=True)
@@ -109,6 +110,7 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
             "puid",
             "platform",
             "notice_url",
+            "notifier_notice_url",
             "log_index",
             "leaf_hash",
             "receipt_url",
@@ -150,6 +152,12 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
     def get_notice_url(self, obj: Decision) -> str:
         return notice_url(self.context.get("request"), obj.notice_token)
 
+    def get_notifier_notice_url(self, obj: Decision) -> str | None:
+        """The notifier's own notice link, when the platform named a notifier."""
+        if not obj.notifier_token:
+            return None
+        return notice_url(self.context.get("request"), obj.notifier_token)
+
     def get_leaf_hash(self, obj: Decision) -> str:
         return bytes(obj.log_entry.leaf_hash).hex()
 
@@ -189,6 +197,9 @@ def receipt(prefix: str, recorded: services.Recorded) -> dict[str, Any]:
         "puid": recorded.puid,
         "status": "created" if recorded.created else "existing",
         "notice_url": prefix + recorded.notice_token,
+        "notifier_notice_url": (
+            prefix + recorded.notifier_token if recorded.notifier_token else None
+        ),
         "log_index": recorded.log_index,
         "leaf_hash": recorded.leaf_hash.hex(),
     }
@@ -286,7 +297,9 @@ class DecisionListCreateApi(generics.ListAPIView[Decision]):
     def post(self, request: Request) -> Response:
         decision = decode_decision(_require_json(request))
         platform = client_platform(request)
-        recorded = services.record_decision(platform=platform, decision=decision)
+        recorded = services.record_decision(
+            platform=platform, decision=decision, api_key=client_api_key(request)
+        )
         instance = selectors.get_decision_for_platform(platform, recorded.public_id)
         return Response(
             DecisionOut(instance, context={"request": request}).data,
@@ -309,7 +322,9 @@ class DecisionBatchApi(APIView):
     )
     def post(self, request: Request) -> Response:
         items = decode_batch(_require_json(request), max_items=settings.LEDGER_MAX_BATCH)
-        results = services.record_decisions(platform=client_platform(request), decisions=items)
+        results = services.record_decisions(
+            platform=client_platform(request), decisions=items, api_key=client_api_key(request)
+        )
         created = any(r.created for r in results)
         prefix = notice_prefix(request)
         return Response(
@@ -454,7 +469,9 @@ class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
         data = ModelVersionIn(data=request.data)
         data.is_valid(raise_exception=True)
         version, created = services.register_model_version(
-            platform=client_platform(request), **data.validated_data
+            platform=client_platform(request),
+            actor=client_api_key(request),
+            **data.validated_data,
         )
         return Response(
             ModelVersionOut(version).data,
@@ -513,7 +530,7 @@ class PolicyListCreateApi(generics.ListAPIView[Policy]):
         data = PolicyIn(data=request.data)
         data.is_valid(raise_exception=True)
         policy, created = services.register_policy(
-            platform=client_platform(request), **data.validated_data
+            platform=client_platform(request), actor=client_api_key(request), **data.validated_data
         )
         return Response(
             PolicyOut(policy).data,
@@ -610,7 +627,9 @@ class EuForwardingApi(APIView):
         data = EuForwardingIn(data=request.data)
         data.is_valid(raise_exception=True)
         platform = client_platform(request)
-        forwarding.configure_eu_forwarding(platform=platform, **data.validated_data)
+        forwarding.configure_eu_forwarding(
+            platform=platform, actor=client_api_key(request), **data.validated_data
+        )
         return Response(selectors.eu_forwarding_status(platform))
 
 

@@ -65,3 +65,10 @@ def client_platform(request: Request) -> Platform:
     user = request.user
     assert isinstance(user, PlatformClient)
     return user.platform
+
+
+def client_api_key(request: Request) -> ApiKey:
+    """The API key that made this request: what recorded a decision, and the audit actor."""
+    user = request.user
+    assert isinstance(user, PlatformClient)
+    return user.api_key

@@ -25,8 +25,8 @@ from rest_framework.views import APIView
 
 from moderation import dsa, selectors, services
 from moderation.api import exception_handler, notice_url
-from moderation.auth import PlatformClient, client_platform
-from moderation.models import Decision, Platform
+from moderation.auth import PlatformClient, client_api_key, client_platform
+from moderation.models import Decision
 
 THROTTLED_BODY = "Limit Reached. Please do not overload the API"
 
@@ -151,9 +151,13 @@ def _invalid_json(exc: InvalidJson) -> Response:
     )
 
 
-def _record(platform: Platform, items: list[Any]) -> list[services.Recorded]:
+def _record(request: Request, items: list[Any]) -> list[services.Recorded]:
     return services.record_decisions(
-        platform=platform, decisions=items, require_model_for_automation=False, dsa_compatible=True
+        platform=client_platform(request),
+        decisions=items,
+        api_key=client_api_key(request),
+        require_model_for_automation=False,
+        dsa_compatible=True,
     )
 
 
@@ -209,7 +213,7 @@ class StatementCreateApi(DsaView):
             return Response(laravel_errors(errors), status=422)
         platform = client_platform(request)
         try:
-            recorded = _record(platform, [decision])[0]
+            recorded = _record(request, [decision])[0]
         except services.DecisionsRejected as exc:
             return Response(laravel_errors(exc.errors[0]), status=422)
         except services.PuidConflict:
@@ -274,7 +278,7 @@ class StatementBatchApi(DsaView):
             return self._not_unique(repeated)
         platform = client_platform(request)
         try:
-            recorded = _record(platform, decisions)
+            recorded = _record(request, decisions)
         except services.DecisionsRejected as exc:
             return Response(
                 {

@@ -50,7 +50,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.db import insert_rows
-from moderation import dsa, eu_client, secrets
+from moderation import dsa, eu_client, secrets, trail
 from moderation.models import DsaSubmission, EuForwarding, Platform
 
 EU_BATCH = 100
@@ -99,18 +99,38 @@ def validate_endpoint(endpoint: str) -> None:
 
 @transaction.atomic
 def configure_eu_forwarding(
-    *, platform: Platform, api_token: str, endpoint: str = "", enabled: bool = True
+    *,
+    platform: Platform,
+    api_token: str,
+    endpoint: str = "",
+    enabled: bool = True,
+    actor: Any = None,
 ) -> EuForwarding:
+    """Give (or replace) the platform's EU token; `actor` (the key or staff user) is audited,
+    the token never is."""
     # The forwarder never locks this row, so giving a token never waits for a send.
-    forwarding, _ = EuForwarding.objects.select_for_update().get_or_create(
+    forwarding, created = EuForwarding.objects.select_for_update().get_or_create(
         platform=platform, defaults={"encrypted_token": ""}
     )
+    was = (forwarding.endpoint, forwarding.enabled, forwarding.paused_reason)
     forwarding.encrypted_token = secrets.encrypt(api_token)
     forwarding.endpoint = endpoint
     forwarding.enabled = enabled
     forwarding.paused_reason = ""
     forwarding.save(
         update_fields=["encrypted_token", "endpoint", "enabled", "paused_reason", "updated_at"]
+    )
+    details: dict[str, Any] = {"endpoint": endpoint, "enabled": enabled}
+    if not created:
+        details["before"] = {"endpoint": was[0], "enabled": was[1], "paused_reason": was[2]}
+    trail.record(
+        actor=actor or trail.SYSTEM,
+        action="eu_forwarding.set" if created else "eu_forwarding.changed",
+        object_type="eu_forwarding",
+        object_id=platform.slug,
+        platform=platform,
+        details=details,
+        at=forwarding.updated_at,
     )
     return forwarding
 
@@ -371,12 +391,24 @@ def _retry_later(
     row.outcome_unknown = row.outcome_unknown or outcome_unknown
 
 
+@transaction.atomic
 def _pause(forwarding: EuForwarding, reason: str) -> None:
     """Stop forwarding, unless the platform changed its token or endpoint since this run read
-    them: the refusal was of the old ones."""
-    EuForwarding.objects.filter(
+    them: the refusal was of the old ones. The forwarder acted, so the system is the actor."""
+    now = timezone.now()
+    paused = EuForwarding.objects.filter(
         pk=forwarding.pk,
         enabled=True,
         encrypted_token=forwarding.encrypted_token,
         endpoint=forwarding.endpoint,
-    ).update(enabled=False, paused_reason=reason[:500], updated_at=timezone.now())
+    ).update(enabled=False, paused_reason=reason[:500], updated_at=now)
+    if paused:
+        trail.record(
+            actor=trail.SYSTEM,
+            action="eu_forwarding.paused",
+            object_type="eu_forwarding",
+            object_id=forwarding.platform.slug,
+            platform=forwarding.platform_id,
+            details={"reason": reason[:500]},
+            at=now,
+        )

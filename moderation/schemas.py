@@ -81,6 +81,16 @@ NotifiedAt = Annotated[
 YesNo = Literal["Yes", "No"]
 # PostgreSQL's integer: a larger policy version cannot be stored or looked up.
 MAX_INT32 = 2**31 - 1
+# The sources whose decision was taken on someone's notice: only these have a notifier, who
+# gets a notice link of their own and may appeal (checked in `moderation.services`).
+NOTIFIED_SOURCES: frozenset[str] = frozenset(
+    {
+        Source.ARTICLE_16.value,
+        Source.TRUSTED_FLAGGER.value,
+        Source.OTHER_NOTIFICATION.value,
+        Source.COMMUNITY_REPORT.value,
+    }
+)
 
 
 class Subject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -142,6 +152,21 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     score: UnitInterval | None = None
     threshold: UnitInterval | None = None
     moderator: NonEmpty500 | None = None
+    # The platform's own id of the person or body whose notice led to the decision, for a
+    # source that is a notice (NOTIFIED_SOURCES); pseudonymised on arrival.
+    notifier: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=table.SHORT_TEXT,
+                description="The platform's own id of the notifier: only for a source_type "
+                f"that is a notice ({', '.join(sorted(NOTIFIED_SOURCES))}). Stored as a "
+                "pseudonym; the response's notifier_notice_url is their own notice link.",
+            ),
+        ]
+        | None
+    ) = None
 
     content_type: Annotated[list[ContentType], Meta(min_length=1)]
     content_type_other: Text500 | None = None

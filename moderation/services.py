@@ -19,6 +19,7 @@ from django.utils import timezone
 from ledger.db import insert_rows
 from ledger.log import append_entries
 from ledger.models import EntryType
+from moderation import trail
 from moderation.forwarding import enqueue_statements
 from moderation.models import ApiKey, Decision, DetectionModel, ModelVersion, Platform, Policy
 from moderation.payloads import (
@@ -31,7 +32,7 @@ from moderation.payloads import (
 )
 from moderation.pseudonyms import pseudonym
 from moderation.rules import check_decision, summarize_action
-from moderation.schemas import DecisionIn, Subject
+from moderation.schemas import NOTIFIED_SOURCES, DecisionIn, Subject
 from moderation.statement_rules import PUID_MAX_LENGTH
 from moderation.vocabulary import (
     CHANGING_TYPES,
@@ -49,6 +50,12 @@ from moderation.vocabulary import (
 )
 
 API_KEY_PREFIX = "mlk"
+
+_NOTIFIER_REFUSED = (
+    "Only a decision taken on a notice has a notifier: source_type must be one of "
+    + ", ".join(sorted(NOTIFIED_SOURCES))
+    + ", not {source}. Leave notifier out."
+)
 
 _encode = msgspec.json.Encoder(order="sorted").encode
 # The largest policy version PostgreSQL's integer column holds.
@@ -95,6 +102,8 @@ class Recorded:
     created: bool
     log_index: int = -1
     leaf_hash: bytes = b""
+    # The notifier's own notice token, "" when the decision has no notifier.
+    notifier_token: str = ""
 
 
 @dataclass(slots=True)
@@ -111,14 +120,28 @@ class _References:
 # --- platforms and keys -----------------------------------------------------------------
 
 
-def create_platform(*, slug: str, name: str = "") -> Platform:
-    return Platform.objects.create(slug=slug, name=name or slug)
+@transaction.atomic
+def create_platform(*, slug: str, name: str = "", actor: Any = None) -> Platform:
+    platform = Platform.objects.create(slug=slug, name=name or slug)
+    trail.record(
+        actor=actor or trail.SYSTEM,
+        action="platform.created",
+        object_type="platform",
+        object_id=platform.slug,
+        platform=platform,
+    )
+    return platform
 
 
+@transaction.atomic
 def issue_api_key(
-    *, platform: Platform, name: str = "", created_by: User | None = None
+    *, platform: Platform, name: str = "", created_by: User | None = None, actor: Any = None
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plaintext, which is never stored or shown again."""
+    """Create a key and return it with its plaintext, which is never stored or shown again.
+
+    `actor` is who issued it for the audit trail: `created_by` when omitted, else a label such
+    as the management command's.
+    """
     prefix = secrets.token_hex(6)
     plaintext = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(
@@ -128,6 +151,14 @@ def issue_api_key(
         key_hash=hash_api_key(plaintext),
         created_by=created_by,
     )
+    trail.record(
+        actor=actor or created_by or trail.SYSTEM,
+        action="api_key.issued",
+        object_type="api_key",
+        object_id=api_key.prefix,
+        platform=platform,
+        details={"name": name},
+    )
     return api_key, plaintext
 
 
@@ -136,11 +167,20 @@ def hash_api_key(plaintext: str) -> str:
 
 
 @transaction.atomic
-def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
+def revoke_api_key(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
+    """Revoke the key (once: revoking a revoked key changes and records nothing)."""
     locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
+        trail.record(
+            actor=actor or trail.SYSTEM,
+            action="api_key.revoked",
+            object_type="api_key",
+            object_id=locked.prefix,
+            platform=locked.platform_id,
+            at=locked.revoked_at,
+        )
     return locked
 
 
@@ -159,11 +199,13 @@ def register_policy(
     url: str = "",
     summary: str = "",
     version: int | None = None,
+    actor: Any = None,
 ) -> tuple[Policy, bool]:
     """Register a policy version. Omitting `version` registers the next one.
 
     Sending the same version again with the same content returns it (created False); with other
-    content it is refused, because a published rule is never reworded in place.
+    content it is refused, because a published rule is never reworded in place. `actor` (the
+    API key or staff user) is audited when a version is created.
     """
     # Serialises registrations per platform so that "next version" is computed once.
     Platform.objects.select_for_update().filter(pk=platform.pk).exists()
@@ -204,6 +246,15 @@ def register_policy(
     payload = policy_payload(row, platform=platform.slug)
     (appended,) = append_entries([(EntryType.POLICY, payload)])
     policy = Policy.objects.create(platform=platform, log_entry_id=appended.index, **row)
+    trail.record(
+        actor=actor or trail.SYSTEM,
+        action="policy.registered",
+        object_type="policy",
+        object_id=policy.pk,
+        platform=platform,
+        details={"key": key, "version": version},
+        at=policy.created_at,
+    )
     return policy, True
 
 
@@ -216,12 +267,14 @@ def register_model_version(
     released_at: dt.date,
     threshold: float,
     card_url: str = "",
+    actor: Any = None,
 ) -> tuple[ModelVersion, bool]:
     """Register a model version; sending the same details again returns it (created False).
 
     Idempotent under concurrency: a lock on the platform row serialises its registrations, so
     of eight simultaneous first registrations of a version one creates it and seven find it.
     (`select_for_update()` on the version alone locks nothing while the row does not exist.)
+    `actor` (the API key or staff user) is audited when a version is created.
     """
     Platform.objects.select_for_update().filter(pk=platform.pk).exists()
     model, _ = DetectionModel.objects.get_or_create(platform=platform, name=name)
@@ -246,6 +299,15 @@ def register_model_version(
     payload = model_version_payload(row, platform=platform.slug, model=name)
     (appended,) = append_entries([(EntryType.MODEL_VERSION, payload)])
     created = ModelVersion.objects.create(model=model, log_entry_id=appended.index, **row)
+    trail.record(
+        actor=actor or trail.SYSTEM,
+        action="model_version.registered",
+        object_type="model_version",
+        object_id=created.pk,
+        platform=platform,
+        details={"model": name, "version": version},
+        at=created.created_at,
+    )
     return created, True
 
 
@@ -257,12 +319,16 @@ def record_decision(
     platform: Platform,
     decision: DecisionIn,
     moderator: User | None = None,
+    api_key: ApiKey | None = None,
+    actor: Any = None,
     require_model_for_automation: bool = True,
 ) -> Recorded:
     return record_decisions(
         platform=platform,
         decisions=[decision],
         moderator=moderator,
+        api_key=api_key,
+        actor=actor,
         require_model_for_automation=require_model_for_automation,
     )[0]
 
@@ -272,6 +338,8 @@ def record_decisions(
     platform: Platform,
     decisions: Sequence[DecisionIn],
     moderator: User | None = None,
+    api_key: ApiKey | None = None,
+    actor: Any = None,
     require_model_for_automation: bool = True,
     dsa_compatible: bool = False,
 ) -> list[Recorded]:
@@ -280,7 +348,12 @@ def record_decisions(
     A puid already recorded with the same content returns the existing decision; with other
     content the whole batch is refused (`PuidConflict`). Invalid decisions refuse the whole
     batch too (`DecisionsRejected`), and so does a decision that supersedes one about another
-    subject. Nothing is written unless everything is accepted.
+    subject, or one that names a notifier without being taken on a notice. Nothing is written
+    unless everything is accepted.
+
+    `api_key` is the key the platform sent them with (stored on each decision); `moderator`
+    the staff user who recorded one in the admin. The batch's one audit row names `actor`, or
+    else the key, or else the moderator (the system when none is given: the seeder, a script).
 
     `dsa_compatible` is for statements sent through the EU-compatible API: only the EU's
     validation rules apply, and, as the EU does, any puid already recorded is refused
@@ -290,6 +363,8 @@ def record_decisions(
         platform=platform,
         decisions=decisions,
         moderator=moderator,
+        api_key=api_key,
+        audit_actor=actor or api_key or moderator or trail.SYSTEM,
         require_model_for_automation=require_model_for_automation,
         dsa_compatible=dsa_compatible,
         subjects_pseudonymised=False,
@@ -302,6 +377,8 @@ def _record_decisions(
     platform: Platform,
     decisions: Sequence[DecisionIn],
     moderator: User | None,
+    api_key: ApiKey | None,
+    audit_actor: Any,
     require_model_for_automation: bool,
     dsa_compatible: bool,
     subjects_pseudonymised: bool,
@@ -310,7 +387,8 @@ def _record_decisions(
     same path with subjects that are already the original's pseudonyms, stored as they are.
 
     Not public: through the API a platform names its own ids, and only a decision recorded
-    here can vouch for a pseudonym.
+    here can vouch for a pseudonym. With `audit_actor` None the caller writes the audit row
+    itself (a reversal records what it reverses).
     """
     now = timezone.now()
     errors: dict[int, dict[str, list[str]]] = {}
@@ -323,10 +401,14 @@ def _record_decisions(
         )
         if item_errors:
             errors[index] = item_errors
+        if item.notifier is not None and item.source_type not in NOTIFIED_SOURCES:
+            _add_error(
+                errors, index, "notifier", _NOTIFIER_REFUSED.format(source=item.source_type.value)
+            )
     # The marker keeps a reversal's digest apart from an API decision that happened to send
     # the pseudonyms as its platform ids: the two are different subjects.
     marker = b"pseudonymised\x1f" if subjects_pseudonymised else b""
-    digests = [hashlib.sha256(marker + _encode(item)).hexdigest() for item in decisions]
+    digests = [hashlib.sha256(marker + _submission(item)).hexdigest() for item in decisions]
 
     first_index: dict[str, int] = {}
     for index, item in enumerate(decisions):
@@ -364,6 +446,7 @@ def _record_decisions(
             "notice_token",
             "log_entry_id",
             "log_entry__leaf_hash",
+            "notifier_token",
         )
     }
     conflicts = {
@@ -379,15 +462,24 @@ def _record_decisions(
     payloads: list[bytes] = []
     new: dict[str, Recorded] = {}
     moderator_id = moderator.pk if moderator is not None else None
+    api_key_id = api_key.pk if api_key is not None else None
     for index, item in enumerate(decisions):
         if item.puid in existing:
-            public_id, _, token, log_index, leaf = existing[item.puid]
-            results.append(Recorded(public_id, item.puid, token, False, log_index, bytes(leaf)))
+            public_id, _, token, log_index, leaf, notifier_token = existing[item.puid]
+            results.append(
+                Recorded(public_id, item.puid, token, False, log_index, bytes(leaf), notifier_token)
+            )
             continue
         if item.puid in new:
             results.append(new[item.puid])
             continue
-        recorded = Recorded(uuid.uuid4(), item.puid, secrets.token_urlsafe(24), created=True)
+        recorded = Recorded(
+            uuid.uuid4(),
+            item.puid,
+            secrets.token_urlsafe(24),
+            created=True,
+            notifier_token="" if item.notifier is None else secrets.token_urlsafe(24),
+        )
         new[item.puid] = recorded
         results.append(recorded)
         row, payload = _row(
@@ -397,6 +489,7 @@ def _record_decisions(
             recorded,
             refs,
             moderator_id,
+            api_key_id,
             now,
             subjects_pseudonymised=subjects_pseudonymised,
         )
@@ -419,7 +512,38 @@ def _record_decisions(
             ],
             now=now,
         )
+        if audit_actor is not None:
+            # One row for the batch, not one per decision: the trail says who recorded what,
+            # and the decisions themselves carry their key (`api_key`).
+            created = list(new.values())
+            trail.record(
+                actor=audit_actor,
+                action="decisions.recorded",
+                object_type="decision",
+                object_id=created[0].public_id,
+                platform=platform,
+                details={
+                    "count": len(created),
+                    "first": str(created[0].public_id),
+                    "last": str(created[-1].public_id),
+                },
+                at=now,
+            )
     return results
+
+
+def _submission(item: DecisionIn) -> bytes:
+    """What a decision's `submission_digest` is taken over: its canonical encoding.
+
+    Without a notifier, its key is left out, so that a decision recorded before the field
+    existed keeps its digest and a resend of it is still the same decision, not a conflict.
+    Strings are encoded with their quotes escaped, so the only `,"notifier":null` in the
+    encoding is the key itself.
+    """
+    encoded = _encode(item)
+    if item.notifier is None:
+        return encoded.replace(b',"notifier":null', b"", 1)
+    return encoded
 
 
 def _add_error(
@@ -559,6 +683,7 @@ def _row(
     recorded: Recorded,
     refs: _References,
     moderator_id: Any,
+    api_key_id: Any,
     now: dt.datetime,
     *,
     subjects_pseudonymised: bool = False,
@@ -645,9 +770,13 @@ def _row(
             if d.moderator
             else ""
         ),
-        "api_key_id": None,
-        "notifier_ref": "",
-        "notifier_token": "",
+        "api_key_id": api_key_id,
+        "notifier_ref": (
+            pseudonym(platform_slug=slug, kind="notifier", platform_id=d.notifier)
+            if d.notifier
+            else ""
+        ),
+        "notifier_token": recorded.notifier_token,
         "subject_account": (
             ""
             if not d.subject.account
@@ -733,6 +862,7 @@ def reverse_decision(
     moderator_ref: str | None = None,
     measure: Measure | None = None,
     decided_at: dt.datetime | None = None,
+    actor: Any = None,
 ) -> Recorded:
     """Overturn `decision` (a REVERSAL) or, with `measure`, modify it to that lighter
     restriction (a RESTRICTION that supersedes it), through `record_decisions`' write path.
@@ -741,7 +871,9 @@ def reverse_decision(
     texts, category, policy, content type, language, territory and source from the original,
     so it can never name another subject. `reason` becomes its public `decision_facts`, the
     statement the creator reads. `moderator` is the staff user who decided, `moderator_ref`
-    the platform's own id for them (pseudonymised as the API's `moderator`).
+    the platform's own id for them (pseudonymised as the API's `moderator`). `actor` is who
+    acted, for the audit trail (a reviewer deciding an appeal); `moderator` when omitted, else
+    the system. Nothing of the original's notifier carries over: the change has none.
 
     Its puid is the original's plus "-reversal" or "-modification", so a resend returns the
     recorded decision (created False) and a different one under the same puid is a
@@ -847,14 +979,26 @@ def reverse_decision(
     except msgspec.ValidationError as error:
         # Only the measure and the reason come from the caller: the rest was accepted before.
         raise DecisionsRejected({0: {"measure": [str(error)]}}) from error
-    return _record_decisions(
+    (recorded,) = _record_decisions(
         platform=platform,
         decisions=[item],
         moderator=moderator,
+        api_key=None,
+        audit_actor=None,
         require_model_for_automation=True,
         dsa_compatible=False,
         subjects_pseudonymised=True,
-    )[0]
+    )
+    if recorded.created:
+        trail.record(
+            actor=actor or moderator or trail.SYSTEM,
+            action="decision.reversed" if measure is None else "decision.modified",
+            object_type="decision",
+            object_id=original.public_id,
+            platform=platform,
+            details={"by": str(recorded.public_id)},
+        )
+    return recorded
 
 
 def _derived_puid(puid: str, suffix: str) -> str:

@@ -7,18 +7,15 @@ label (a scheduled task), as Zulip's `do_*` functions take `acting_user`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 
 from moderation.models import ApiKey, AuditEvent, Platform
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-# The actor of what a scheduled task does by itself (lease expiry, deadline escalation).
+# The actor of what a scheduled task does by itself (lease expiry, deadline escalation), and of
+# a service called without one (the demo seeder, a script).
 SYSTEM = "system"
-
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from django.db import transaction
 from moderation import services
 from moderation.models import Platform
 
+# Who acted, in the audit trail: the operator at the server's shell.
+ACTOR = "manage.py issue_api_key"
+
 
 class Command(BaseCommand):
     help = "Issue a new API key for a platform; the key is printed alone on the last line."
@@ -26,9 +29,11 @@ class Command(BaseCommand):
         if platform is None:
             if not options["create"]:
                 raise CommandError(f"No platform {slug!r}; pass --create to create it.")
-            platform = services.create_platform(slug=slug)
+            platform = services.create_platform(slug=slug, actor=ACTOR)
             self.stderr.write(f"Created platform {slug}.")
-        api_key, plaintext = services.issue_api_key(platform=platform, name=options["name"])
+        api_key, plaintext = services.issue_api_key(
+            platform=platform, name=options["name"], actor=ACTOR
+        )
         self.stderr.write(
             f"Issued key {api_key.prefix} for {platform.slug}. It is shown once; store it now."
         )
