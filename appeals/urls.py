@@ -2,9 +2,15 @@
 
 from django.urls import URLPattern, path
 
-from appeals import review_api
+from appeals import api, review_api
 
 urlpatterns: list[URLPattern] = []
+
+# The appellants' API: the notice link's token is the credential, no platform key.
+urlpatterns += [
+    path("appeals", api.AppealCreateApi.as_view(), name="api-appeals"),
+    path("appeals/<uuid:public_id>", api.AppealDetailApi.as_view(), name="api-appeal-detail"),
+]
 
 # The reviewer API: reviewer tokens only, never a platform key.
 urlpatterns += [
