@@ -39,6 +39,7 @@ from moderation.forms import (
 )
 from moderation.models import (
     ApiKey,
+    AuditEvent,
     Decision,
     DetectionModel,
     DsaSubmission,
@@ -294,7 +295,7 @@ class PlatformAdmin(PlatformScopedAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        created = services.create_platform(slug=obj.slug, name=obj.name)
+        created = services.create_platform(slug=obj.slug, name=obj.name, actor=_staff_user(request))
         obj.pk, obj.created_at = created.pk, created.created_at
 
 
@@ -353,7 +354,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         active = list(queryset.filter(revoked_at__isnull=True))
         for api_key in active:
-            services.revoke_api_key(api_key=api_key)
+            services.revoke_api_key(api_key=api_key, actor=_staff_user(request))
         self.message_user(request, f"Revoked {len(active)} key(s).", messages.SUCCESS)
 
     def add_with_service(self, request: HttpRequest, form: IssueApiKeyForm) -> HttpResponse:
@@ -414,7 +415,9 @@ class PolicyAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, form: RegisterPolicyForm
     ) -> HttpResponse | None:
         try:
-            policy, created = services.register_policy(**form.cleaned_data)
+            policy, created = services.register_policy(
+                actor=_staff_user(request), **form.cleaned_data
+            )
         except services.RegistrationConflict as exc:
             form.add_error("version", exc.message)
             return None
@@ -496,7 +499,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, form: RegisterModelVersionForm
     ) -> HttpResponse | None:
         try:
-            version, created = services.register_model_version(**form.cleaned_data)
+            version, created = services.register_model_version(
+                actor=_staff_user(request), **form.cleaned_data
+            )
         except services.RegistrationConflict as exc:
             form.add_error(None, exc.message)
             return None
@@ -1039,7 +1044,9 @@ class EuForwardingAdmin(ReadOnlyAdmin):
     submit_label = "Save token"
 
     def add_with_service(self, request: HttpRequest, form: EuForwardingForm) -> HttpResponse | None:
-        configured = forwarding.configure_eu_forwarding(**form.cleaned_data)
+        configured = forwarding.configure_eu_forwarding(
+            actor=_staff_user(request), **form.cleaned_data
+        )
         self.log_addition(request, configured, [{"added": {}}])
         self.message_user(
             request, f"Saved the EU token for {configured.platform}.", messages.SUCCESS
@@ -1075,6 +1082,64 @@ class DsaSubmissionAdmin(ReadOnlyAdmin):
         "created_at",
     )
     fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# --- audit trail ----------------------------------------------------------------------------
+
+
+class ActorKindFilter(admin.SimpleListFilter):
+    title = "actor"
+    parameter_name = "actor_kind"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [("user", "A person"), ("key", "An API key"), ("other", "The system or a command")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "user":
+            return queryset.filter(actor_user__isnull=False)
+        if self.value() == "key":
+            return queryset.filter(actor_key__isnull=False)
+        if self.value() == "other":
+            return queryset.filter(actor_user__isnull=True, actor_key__isnull=True)
+        return queryset
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Who did what: written only by the services (moderation.trail), refused UPDATE and
+    DELETE by the database, so here it is only read."""
+
+    list_display = ("at", "actor", "action", "object", "platform")
+    list_filter = (ActorKindFilter, "action", "platform", ("at", admin.DateFieldListFilter))
+    list_select_related = ("platform",)
+    search_fields = ("actor_label", "action", "object_id")
+    # The trail grows with every batch: no COUNT(*) of the whole table on each page.
+    show_full_result_count = False
+    fields = (
+        "at",
+        "actor_label",
+        "actor_user",
+        "actor_key",
+        "platform",
+        "action",
+        "object_type",
+        "object_id",
+        "details",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="actor", ordering="actor_label")
+    def actor(self, obj: AuditEvent) -> str:
+        return obj.actor_label
+
+    @admin.display(description="object", ordering="object_id")
+    def object(self, obj: AuditEvent) -> str:
+        return f"{obj.object_type} {obj.object_id}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
