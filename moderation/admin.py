@@ -28,7 +28,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from moderation import forwarding, selectors, services
+from moderation import forwarding, selectors, services, webhooks
 from moderation.forms import (
     EuForwardingForm,
     IssueApiKeyForm,
@@ -1199,6 +1199,16 @@ class WebhookMessageAdmin(WebhookScopedAdmin):
         "last_error",
     )
     readonly_fields = fields
+    actions = ("send_again",)
+
+    @admin.action(description="Send the selected given-up messages again")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookMessage]) -> None:
+        count = webhooks.send_again(messages=list(queryset), actor=_staff_user(request))
+        self.message_user(
+            request,
+            f"{count} message(s) will be sent again; the others were not given up.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="state")
     def state(self, obj: WebhookMessage) -> str:

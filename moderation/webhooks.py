@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import logging
 import random
@@ -137,7 +138,7 @@ def enqueue(
     )
     # After commit only: a rolled-back change sends nothing. Robust: the change is committed
     # whatever the broker says, and the beat task sends what this request could not.
-    transaction.on_commit(lambda: _kick(platform_id), robust=True)
+    transaction.on_commit(functools.partial(_kick, platform_id), robust=True)
     return message
 
 
@@ -188,14 +189,18 @@ class EndpointSet:
     secret: str | None
 
 
-@transaction.atomic
 def set_endpoint(
     *, platform: Platform, url: str, actor: ApiKey | Any, rotate: bool = False
 ) -> EndpointSet:
     """Set the platform's webhook URL. A secret is made the first time, when `rotate` is
     asked, or when the stored one cannot be read any more; otherwise the URL changes and the
     platform keeps verifying with the secret it has."""
-    validate_url(url)
+    validate_url(url)  # resolves the host: before the transaction, not inside it
+    with transaction.atomic():
+        return _set_endpoint(platform=platform, url=url, actor=actor, rotate=rotate)
+
+
+def _set_endpoint(*, platform: Platform, url: str, actor: Any, rotate: bool) -> EndpointSet:
     # Locked so that two PUTs at once cannot both make a secret and show different ones; the
     # sender never locks this row, so setting it never waits for a send.
     endpoint = WebhookEndpoint.objects.select_for_update().filter(platform=platform).first()
@@ -242,6 +247,38 @@ def remove_endpoint(*, platform: Platform, actor: ApiKey | Any) -> bool:
         details={"url": _url_for_the_trail(url)},
     )
     return True
+
+
+@transaction.atomic
+def send_again(
+    *, messages: list[WebhookMessage], actor: Any, now: dt.datetime | None = None
+) -> int:
+    """Re-arm given-up messages (the platform fixed its server): each is due at once, with the
+    whole retry schedule ahead of it again. Returns how many were re-armed."""
+    at = now or timezone.now()
+    rows = list(
+        WebhookMessage.objects.select_for_update()
+        .filter(pk__in=[m.pk for m in messages], failed_at__isnull=False, delivered_at__isnull=True)
+        .order_by("id")
+    )
+    for row in rows:
+        trail.record(
+            actor=actor,
+            action="webhook.message_rearmed",
+            object_type="webhook_message",
+            object_id=row.msg_id,
+            platform=row.platform_id,
+            details={"attempts": row.attempts, "last_error": row.last_error[:200]},
+            at=at,
+        )
+        row.failed_at = None
+        row.attempts = 0
+        row.next_attempt_at = at
+    WebhookMessage.objects.bulk_update(rows, ["failed_at", "attempts", "next_attempt_at"])
+    if rows:
+        for platform_id in {row.platform_id for row in rows}:
+            transaction.on_commit(functools.partial(_kick, platform_id), robust=True)
+    return len(rows)
 
 
 def _url_for_the_trail(url: str) -> str:

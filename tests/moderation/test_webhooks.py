@@ -601,6 +601,32 @@ def test_the_admin_shows_endpoints_and_messages_read_only_without_the_secret(
     assert admin_client.get("/admin/moderation/webhookmessage/add/").status_code == 403
 
 
+def test_staff_can_send_given_up_messages_again_from_the_admin(
+    admin_client, admin_user, platform, secret, receiver, kicks
+):
+    given_up = decided(platform, 1)
+    delivered = decided(platform, 2)
+    WebhookMessage.objects.filter(pk=given_up.pk).update(
+        attempts=webhooks.MAX_ATTEMPTS, failed_at=timezone.now(), last_error="HTTP 503: down"
+    )
+    deliver(platform)  # delivers the other one
+
+    response = admin_client.post(
+        "/admin/moderation/webhookmessage/",
+        {"action": "send_again", "_selected_action": [given_up.pk, delivered.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "1 message(s) will be sent again" in response.content.decode()
+    given_up.refresh_from_db()
+    assert given_up.failed_at is None and given_up.attempts == 0
+    audit = AuditEvent.objects.get(action="webhook.message_rearmed")
+    assert audit.actor_user == admin_user and audit.object_id == given_up.msg_id
+    assert deliver(platform).delivered == 1
+    assert receiver.ids() == [delivered.msg_id, given_up.msg_id]
+
+
 # --- PostgreSQL: claims and commits across connections -----------------------------------
 
 
