@@ -153,7 +153,7 @@ class AppealAdmin(PlatformScopedAdmin):
     def statement_shown(self, obj: Appeal) -> str:
         if getattr(obj, "_statement_visible", False):
             return obj.statement
-        return "(private: only the platform's reviewers read the statement)"
+        return "Private: only the platform's reviewers read the statement."
 
     @admin.display(description="review")
     def review_page(self, obj: Appeal) -> str:

@@ -1,17 +1,19 @@
 """Appeals in the admin: listed and viewed, never added, changed or deleted there; the private
-statement only on the detail page."""
+statement only on the detail page, and only for superusers and the platform's reviewers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
+from appeals.models import Reviewer, ReviewItem
 from appeals.services import file_appeal
 from moderation import services
-from moderation.models import Decision, Platform
+from moderation.models import Decision, Platform, PlatformMember
 from tests.factories import as_input, decision_payload
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +48,30 @@ def test_appeals_cannot_be_added_or_deleted_in_the_admin(admin_client: Client, a
     assert admin_client.get(reverse("admin:appeals_appeal_add")).status_code == 403
     delete = reverse("admin:appeals_appeal_delete", args=[appeal.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+def test_the_detail_page_links_to_the_appeals_review_item(admin_client: Client, appeal: Any):
+    item = ReviewItem.objects.get(appeal=appeal)
+
+    response = admin_client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk]))
+
+    assert reverse("admin:appeals_reviewitem_change", args=[item.pk]) in response.content.decode()
+
+
+def test_the_statement_is_shown_to_the_platforms_reviewers_only(
+    platform: Platform, appeal: Any
+) -> None:
+    page = reverse("admin:appeals_appeal_change", args=[appeal.pk])
+    staff = User.objects.create_user("sam", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename="view_appeal"))
+    PlatformMember.objects.create(user=staff, platform=platform)
+    client = Client()
+    client.force_login(staff)
+
+    hidden = client.get(page).content.decode()
+    Reviewer.objects.create(user=staff)
+    shown = client.get(page).content.decode()
+
+    assert STATEMENT not in hidden
+    assert "Private: only the platform" in hidden
+    assert STATEMENT in shown
