@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import http.client
 import json
 import logging
 import random
@@ -134,7 +135,8 @@ def enqueue(
         event_type=event_type,
         payload={"type": event_type, "timestamp": at.isoformat(), "data": data},
         created_at=at,
-        next_attempt_at=at,
+        # Due at once, even when the event is dated ahead of this clock.
+        next_attempt_at=min(at, timezone.now()),
     )
     # After commit only: a rolled-back change sends nothing. Robust: the change is committed
     # whatever the broker says, and the beat task sends what this request could not.
@@ -407,8 +409,14 @@ def _send(
         if problem is not None:
             answer = Answer(status=0, error=problem, unreachable=True)
         else:
-            body = body_of(row)
-            answer = send(url, body, signed_headers(secret, row, body))
+            try:
+                body = body_of(row)
+                answer = send(url, body, signed_headers(secret, row, body))
+            except Exception as exc:
+                # A failure of this attempt, not of the run: it is counted like any other, so a
+                # message that cannot be sent is given up in the end instead of tried forever.
+                logger.exception("Webhook %s could not be sent", row.msg_id)
+                answer = Answer(status=0, error=f"not sent: {type(exc).__name__}: {exc}")
         row.last_status = answer.status or None
         if answer.delivered:
             row.attempts += 1
@@ -491,6 +499,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
         if 300 <= exc.code < 400:
             excerpt = f"redirect to {exc.headers.get('Location', '?')} not followed"
         return Answer(status=exc.code, error=f"HTTP {exc.code}: {excerpt}".strip())
+    except http.client.HTTPException as exc:  # e.g. a status line that is not HTTP
+        return Answer(status=0, error=f"not an HTTP answer: {exc!r}"[:500], unreachable=True)
     except urllib.error.URLError as exc:
         return Answer(status=0, error=f"no answer: {exc.reason}", unreachable=True)
     except (TimeoutError, OSError) as exc:

@@ -265,6 +265,57 @@ def test_a_server_that_does_not_answer_in_time_fails_the_attempt_and_the_rest_wa
     assert second.attempts == 0 and second.next_attempt_at >= first.next_attempt_at
 
 
+def test_an_answer_that_is_not_http_fails_the_attempt(platform, api):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_garbage() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    assert put(api, {"url": f"http://127.0.0.1:{port}/hook"}).status_code == 201
+    message = decided(platform)
+
+    result = deliver(platform)
+
+    thread.join(timeout=10)
+    server.close()
+    assert result.failed == 1
+    message.refresh_from_db()
+    assert message.attempts == 1 and message.delivered_at is None and message.last_error
+
+
+def test_a_message_that_cannot_be_sent_is_counted_as_a_failed_attempt(platform, secret):
+    message = decided(platform)
+
+    def broken(url: str, body: bytes, headers: dict[str, str]) -> webhooks.Answer:
+        raise RuntimeError("a bug")
+
+    result = webhooks.deliver_due_messages(platform=platform, send=broken)
+
+    assert result.failed == 1
+    message.refresh_from_db()
+    assert message.attempts == 1 and "RuntimeError: a bug" in message.last_error
+
+
+def test_an_event_dated_ahead_of_the_clock_is_due_at_once(platform, secret, receiver):
+    with transaction.atomic():
+        webhooks.enqueue(
+            platform=platform,
+            event_type="appeal.decided",
+            data={"appeal": "a"},
+            now=timezone.now() + dt.timedelta(hours=1),
+        )
+
+    assert deliver(platform).delivered == 1
+
+
 def test_an_unreachable_server_spends_one_attempt_not_one_per_message(platform, api, receiver):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
