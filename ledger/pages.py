@@ -484,7 +484,9 @@ def notice_context(
         "holder": holder,
         "notifier": notifier,
         "words": words,
-        "headline": headline(decision, words, found, notifier=notifier),
+        "headline": (title := headline(decision, words, found, notifier=notifier)),
+        # The one effect is the headline itself: the list below it would only repeat it.
+        "headline_is_effect": len(found) == 1 and title == found[0].text.removesuffix("."),
         "summary": summary(decision, words),
         "effects": found,
         "silent": any(e.silent for e in found),
