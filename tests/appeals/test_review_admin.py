@@ -530,3 +530,28 @@ def test_item_queue_reviewer_and_appeal_lists_run_a_bounded_number_of_queries(
         with django_assert_max_num_queries(9):
             response = admin_client.get(reverse(f"admin:{name}_changelist"))
         assert response.status_code == 200
+
+
+def test_scoped_pages_of_staff_and_reviewers_run_a_bounded_number_of_queries(
+    platform: Platform,
+    model_v1: Any,
+    reviewer: Reviewer,
+    foreign_appeal: Appeal,
+    django_assert_max_num_queries: Any,
+) -> None:
+    for _ in range(12):
+        appeal_against(platform)
+    claimed(reviewer)
+    staff = client_for(member("sam", platform, perms=True))
+    rita = client_for(reviewer.user)
+
+    # Session, user, their two permission queries, their platforms, "are they a reviewer?"
+    # (the sidebar), up to three filters' choices, count and page: nothing per row.
+    for name in ("moderation_decision", "appeals_reviewitem", "appeals_appeal"):
+        with django_assert_max_num_queries(11):
+            assert staff.get(reverse(f"admin:{name}_changelist")).status_code == 200
+    with django_assert_max_num_queries(12):
+        response = rita.get(reverse("admin:appeals_reviewitem_my_queue"))
+    assert len(response.context["claimable"]) == 11
+    with django_assert_max_num_queries(10):
+        assert rita.get(reverse("admin:appeals_reviewitem_dashboard")).status_code == 200
