@@ -43,7 +43,9 @@ def deliver_webhooks() -> None:
 @shared_task(ignore_result=True)
 def deliver_platform_webhooks(platform_id: int) -> str:
     """Send one platform's due webhook messages; also asked for after each enqueue commits."""
-    platform = Platform.objects.get(pk=platform_id)
+    platform = Platform.objects.filter(pk=platform_id).first()
+    if platform is None:
+        return "no_platform"  # a request queued by another database (a test run's)
     outcome = "idle"
     for _ in range(MAX_BATCHES_PER_RUN):
         result = webhooks.deliver_due_messages(platform=platform)

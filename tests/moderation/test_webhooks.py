@@ -411,6 +411,10 @@ def test_running_the_task_again_sends_nothing_twice(platform, secret, receiver):
     assert WebhookMessage.objects.filter(delivered_at__isnull=True).count() == 0
 
 
+def test_a_request_for_a_platform_that_does_not_exist_is_dropped(db):
+    assert tasks.deliver_platform_webhooks(987654) == "no_platform"
+
+
 def test_the_beat_task_asks_only_for_platforms_with_an_endpoint_and_due_messages(
     platform, secret, receiver, monkeypatch
 ):
