@@ -11,6 +11,7 @@ import hmac
 import re
 from typing import TYPE_CHECKING, Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
@@ -59,6 +60,20 @@ class ReviewerTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Also what makes DRF answer 401 (not 403) when the header is missing.
         return 'Bearer realm="review"'
+
+
+class ReviewerTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema names this scheme (registered by being defined)."""
+
+    target_class = ReviewerTokenAuthentication
+    name = "ReviewerToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A reviewer's token, from `manage.py create_reviewer`.",
+        }
 
 
 class IsReviewer(BasePermission):
