@@ -107,6 +107,10 @@ PLATFORM_PATHS: dict[type[models.Model], str] = {
     Decision: "platform",
     EuForwarding: "platform",
     DsaSubmission: "platform",
+    # Rows of no platform (a superuser's own acts) are for superusers only.
+    AuditEvent: "platform",
+    WebhookEndpoint: "platform",
+    WebhookMessage: "platform",
 }
 
 _PLATFORM_IDS_ATTRIBUTE = "_ledger_platform_ids"

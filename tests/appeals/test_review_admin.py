@@ -555,3 +555,17 @@ def test_scoped_pages_of_staff_and_reviewers_run_a_bounded_number_of_queries(
     assert len(response.context["claimable"]) == 11
     with django_assert_max_num_queries(10):
         assert rita.get(reverse("admin:appeals_reviewitem_dashboard")).status_code == 200
+
+
+def test_staff_see_only_their_platforms_audit_trail_and_webhook_messages(
+    platform: Platform, appeal: Appeal, foreign_appeal: Appeal
+) -> None:
+    client = client_for(member("sam", platform, perms=True))
+
+    events = client.get(reverse("admin:moderation_auditevent_changelist"))
+    messages = client.get(reverse("admin:moderation_webhookmessage_changelist"))
+
+    assert events.status_code == messages.status_code == 200
+    assert {e.platform_id for e in events.context["cl"].result_list} == {platform.pk}
+    assert {m.platform_id for m in messages.context["cl"].result_list} == {platform.pk}
+    assert AuditEvent.objects.exclude(platform=platform).exists()
