@@ -569,3 +569,27 @@ def test_staff_see_only_their_platforms_audit_trail_and_webhook_messages(
     assert {e.platform_id for e in events.context["cl"].result_list} == {platform.pk}
     assert {m.platform_id for m in messages.context["cl"].result_list} == {platform.pk}
     assert AuditEvent.objects.exclude(platform=platform).exists()
+
+
+def test_staff_see_and_add_reviewers_of_their_platforms_only(
+    platform: Platform, other_platform: Platform, reviewer: Reviewer
+) -> None:
+    outsider = reviewer_of("otto", other_platform)
+    client = client_for(member("sam", platform, perms=True))
+    newcomer = member("nina", platform)
+    stranger = member("olga", other_platform)
+    add = reverse("admin:appeals_reviewer_add")
+
+    listed = client.get(reverse("admin:appeals_reviewer_changelist")).context["cl"].result_list
+    refused = client.post(add, {"user": stranger.pk})
+    added = client.post(add, {"user": newcomer.pk, "senior": "on"})
+
+    assert list(listed) == [reviewer]
+    assert (
+        client.get(reverse("admin:appeals_reviewer_change", args=[outsider.pk])).status_code == 404
+    )
+    assert "user" in refused.context["adminform"].form.errors
+    assert added.status_code == 302
+    assert Reviewer.objects.get(user=newcomer).senior
+    assert not Reviewer.objects.filter(user=stranger).exists()
+    assert AuditEvent.objects.filter(action="reviewer.created").count() == 1

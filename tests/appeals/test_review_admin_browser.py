@@ -88,6 +88,12 @@ def test_a_reviewer_claims_the_next_appeal_reads_the_statement_and_overturns_it(
         success = page.inner_text(".messagelist .success")
         assert "Appeal overturned" in success
         assert "You hold no item" in page.inner_text("#content-main")
+
+        page.click("text=Queue dashboard")
+        page.wait_for_url("**/dashboard/")
+        assert "All appeals (vidshare)" in page.inner_text("#queue-stats")
+        assert "rita" in page.inner_text("#reviewer-stats")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         browser.close()
 
     review = Review.objects.get(appeal=appeal)
