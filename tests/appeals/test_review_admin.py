@@ -593,3 +593,17 @@ def test_staff_see_and_add_reviewers_of_their_platforms_only(
     assert Reviewer.objects.get(user=newcomer).senior
     assert not Reviewer.objects.filter(user=stranger).exists()
     assert AuditEvent.objects.filter(action="reviewer.created").count() == 1
+
+
+def test_a_malformed_post_is_a_clear_400_not_a_500(appeal: Appeal, reviewer: Reviewer) -> None:
+    item = claimed(reviewer)
+    client = client_for(reviewer.user)
+
+    no_version = client.post(item_url(item), {"action": "decide", "outcome": "upheld"})
+    bad_outcome = decide(client, item, outcome="deleted", reason=REASON)
+    unknown = client.post(item_url(item), {"action": "delete"})
+
+    assert no_version.status_code == bad_outcome.status_code == unknown.status_code == 400
+    assert "This field is required" in no_version.content.decode()
+    assert "Select a valid choice" in bad_outcome.content.decode()
+    assert not Review.objects.exists()
