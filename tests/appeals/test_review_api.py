@@ -5,6 +5,7 @@ refused by name with nothing written."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
@@ -447,6 +448,55 @@ def test_the_schema_documents_the_reviewer_api():
     assert {"/api/v1/review/claim", "/api/v1/review/items/{item_id}/decide"} <= set(paths)
     decide = paths["/api/v1/review/items/{item_id}/decide"]["post"]
     assert {"200", "400", "401", "403", "404", "409"} <= set(decide["responses"])
+
+
+# --- concurrency (PostgreSQL) ----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reviewers_claiming_over_http_at_once_never_share_an_item(platform, model_v1):
+    for n in range(5):
+        appeal_of(record(platform, decision_payload(puid=f"race-{n}")))
+    tokens = [
+        services.create_reviewer(username=f"r{n}", platform=platform, actor="tests")[1]
+        for n in range(8)
+    ]
+    barrier = threading.Barrier(len(tokens))
+    answers: list[tuple[int, int | None]] = []
+    failures: list[BaseException] = []
+
+    def work(token: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait(timeout=10)
+            response = post(client, CLAIM)
+            item = response.json() if response.status_code == 200 else None
+            answers.append((response.status_code, item and item["id"]))
+            if item is not None:
+                decided = post(
+                    client,
+                    url(item["id"], "decide"),
+                    {"outcome": "upheld", "reason": REASON, "version": item["version"]},
+                )
+                answers.append((decided.status_code, None))
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    claims = [item for status, item in answers if item is not None]
+    assert len(claims) == len(set(claims)) == 5
+    assert sorted(status for status, _ in answers) == [200] * 10 + [204] * 3
+    assert Review.objects.count() == 5
 
 
 # --- fuzzing from the schema ----------------------------------------------------------------
