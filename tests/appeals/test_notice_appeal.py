@@ -264,3 +264,21 @@ def test_a_reversal_cannot_be_appealed_here_but_the_other_ways_are_shown(client,
     assert "dispute settlement body" in page
     posted = appeal(client, reversal.notice_token, STATEMENT)
     assert posted.status_code == 400 and Appeal.objects.count() == 0
+
+
+def test_an_escalated_appeal_says_a_senior_reviewer_has_it(client, shadowban):
+    from appeals.services import escalate_review
+
+    appeal(client, shadowban.notice_token, STATEMENT)
+    reviewer = make_reviewer(shadowban.platform, "rita")
+    item = claim_next_review(reviewer=reviewer)
+    escalate_review(
+        reviewer=reviewer, item=item, version=item.version, reason="Needs a senior's eye."
+    )
+
+    response = client.get(f"/notice/{shadowban.notice_token}")
+    page = text_of(response)
+
+    assert "It has been passed to a senior reviewer." in page
+    assert "Needs a senior's eye." not in page  # the escalation's note is the reviewers' own
+    assert 'id="appeal-outcome"' not in response.content.decode()

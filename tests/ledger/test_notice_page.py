@@ -315,3 +315,91 @@ def test_a_creator_opens_the_notice_link_from_the_api_in_a_browser(
     connections.close_all()
     if os.environ.get("LEDGER_SCREENSHOTS"):
         page.screenshot(path=str(DOCS / "notice-page.png"), full_page=True)
+
+
+@pytest.mark.django_db
+def test_the_rule_relied_on_is_named_with_its_clause_version_and_link(client, platform, model_v1):
+    services.register_policy(
+        platform=platform,
+        key="hateful-conduct",
+        title="Hateful conduct",
+        category="STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        clause="Community guidelines, section 4.2",
+        url="https://vidshare.example/rules#hate",
+    )
+    services.register_policy(
+        platform=platform,
+        key="hateful-conduct",
+        title="Hateful conduct",
+        category="STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        clause="Community guidelines, section 4.3",
+        url="https://vidshare.example/rules#hate",
+    )
+    decision = record(platform, policy="hateful-conduct", policy_version=2)
+
+    response = client.get(f"/notice/{decision.notice_token}")
+
+    why = section(text_of(response), "Why", "Was it a machine or a person?")
+    assert "Hateful conduct, version 2 (Community guidelines, section 4.3)." in why
+    assert 'href="https://vidshare.example/rules#hate" rel="noreferrer">Read the rule' in (
+        response.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_a_decision_changed_to_a_lighter_measure_says_what_applies_now(client, platform, model_v1):
+    removal = record(
+        platform,
+        subject=SUBJECT,
+        content_type=["CONTENT_TYPE_VIDEO"],
+        decision_visibility=["DECISION_VISIBILITY_CONTENT_REMOVED"],
+        decided_at="2026-11-02T08:30:00Z",
+    )
+    services.reverse_decision(
+        decision=removal,
+        reason="Too harsh for a first case: it stays up, but out of search.",
+        measure=services.Measure(decision_visibility=("DECISION_VISIBILITY_SEARCH_EXCLUDED",)),
+        decided_at=removal.decided_at + timedelta(days=1),
+    )
+
+    page = text_of(client.get(f"/notice/{removal.notice_token}"))
+
+    banner = section(
+        page, "This decision was changed on 3 November 2026.", "Your video was removed"
+    )
+    assert "What applies now: Your video is not shown in search." in banner
+    assert "Too harsh for a first case" in banner
+
+
+@pytest.mark.django_db
+def test_the_notifiers_page_lists_the_decisions_without_links_into_the_subjects_pages(
+    client, platform
+):
+    reported = record_human(
+        platform,
+        subject=SUBJECT,
+        notifier="reporter-1",
+        decided_at="2026-11-02T08:30:00Z",
+    )
+    reversal = Decision.objects.get(
+        public_id=services.reverse_decision(
+            decision=reported,
+            reason="Satire, not incitement.",
+            decided_at=reported.decided_at + timedelta(days=1),
+        ).public_id
+    )
+    log.seal_checkpoint()
+
+    response = client.get(f"/notice/{reported.notifier_token}")
+    html = response.content.decode()
+    page = text_of(response)
+
+    assert "This decision was reversed" in page and "Satire, not incitement." in page
+    assert 'id="chain"' in html and "/notice/" + reversal.notice_token not in html
+    for secret in (reported.notice_token, reported.subject_account, reported.subject_content):
+        assert secret not in html
+    receipt = f"/notice/{reported.notifier_token}/receipt.tlog-proof"
+    assert receipt in html
+    assert client.get(receipt).status_code == 200
