@@ -103,7 +103,11 @@ class ReviewItemOut(serializers.Serializer[ReviewItem]):
     @extend_schema_field(DecisionOut(many=True))
     def get_history(self, item: ReviewItem) -> list[dict[str, Any]]:
         """Every decision about the same content or account, oldest first."""
-        chain = decision_chain(item.decision).select_related(*DECISION_RELATED)
+        chain = (
+            decision_chain(item.decision)
+            .select_related(*DECISION_RELATED)
+            .defer("log_entry__payload")
+        )
         return DecisionOut(chain, many=True, context=self.context).data  # type: ignore[return-value]
 
 
@@ -124,6 +128,8 @@ class ReviewResultOut(serializers.Serializer[Any]):
 
 
 def item_data(request: Request, item: ReviewItem) -> dict[str, Any]:
+    # The services return the row they locked, without what the answer shows: one query here
+    # loads the item with its queue, appeal and decision as they now are.
     fresh = (
         ReviewItem.objects.select_related(
             "queue__platform", "appeal", *(f"decision__{name}" for name in DECISION_RELATED)

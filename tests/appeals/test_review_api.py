@@ -19,7 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from appeals import services
+from appeals import review_api, services
 from appeals.models import Appeal, AppealStatus, ItemState, Review, ReviewItem, ReviewQueue
 from ledger.models import LogEntry
 from moderation import services as moderation
@@ -439,6 +439,13 @@ def test_another_platforms_item_does_not_exist_for_the_reviewer(rita, model_v1):
     item_id = theirs.review_item.pk
     assert refused(rita, url(item_id, "heartbeat"), None, 404)["code"] == "not_found"
     assert post(rita, CLAIM).status_code == 204
+
+
+def test_decide_takes_exactly_the_fields_of_a_lighter_measure():
+    fields = set(review_api.DecideIn().fields) - {"outcome", "reason", "version"}
+
+    assert fields == set(review_api.MEASURE_FIELDS)
+    assert set(review_api.RESTRICTIONS) <= fields
 
 
 def test_the_schema_documents_the_reviewer_api():
