@@ -228,6 +228,18 @@ def test_decide_without_holding_the_item_is_409(rita, appeal):
     assert body["code"] == "not_held"
 
 
+def test_decide_after_the_lease_ran_out_is_409(rita, appeal, settings):
+    settings.LEDGER_REVIEW_LEASE_SECONDS = 0  # every lease has run out by the next request
+    item = claimed(rita)
+
+    for path, body in (
+        ("decide", {"outcome": "upheld", "reason": REASON, "version": item["version"]}),
+        ("escalate", {"reason": REASON, "version": item["version"]}),
+        ("heartbeat", None),
+    ):
+        assert refused(rita, url(item["id"], path), body, 409)["code"] == "lease_expired"
+
+
 def test_decide_with_an_empty_reason_is_400(rita, appeal):
     item = claimed(rita)
 
