@@ -14,7 +14,12 @@ from typing import Any
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -51,6 +56,19 @@ class AppealIn(StrictSerializer):
     )
 
 
+# Inline rather than a ChoiceField: the reviewer API's `outcome` (which includes "escalated")
+# would otherwise share, and so rename, the schema's OutcomeEnum component.
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": [*(o.value for o in Outcome if o != Outcome.ESCALATED), None],
+        "nullable": True,
+    }
+)
+class DecidedOutcomeField(serializers.CharField):
+    pass
+
+
 class ReversalOut(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     notice_url = serializers.CharField(allow_null=True)
@@ -63,10 +81,8 @@ class AppealOut(serializers.Serializer[Any]):
     appellant = serializers.ChoiceField(choices=Appellant.choices)
     decision = serializers.UUIDField(help_text="The id of the decision appealed.")
     filed_at = serializers.DateTimeField()
-    outcome = serializers.ChoiceField(
-        choices=[o for o in Outcome.choices if o[0] != Outcome.ESCALATED],
-        allow_null=True,
-        help_text="upheld, overturned or modified once decided, else null.",
+    outcome = DecidedOutcomeField(
+        allow_null=True, help_text="upheld, overturned or modified once decided, else null."
     )
     reason = serializers.CharField(
         allow_null=True, help_text="The reviewer's reason, once decided, else null."
