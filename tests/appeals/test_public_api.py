@@ -4,10 +4,15 @@ is the only credential; bad input gets a 4xx naming every problem and writes not
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from appeals.models import MAX_STATEMENT_LENGTH, Appeal, Appellant
@@ -232,3 +237,38 @@ def test_the_schema_documents_both_operations(anonymous):
 
     assert '"/api/v1/appeals"' in schema or "/api/v1/appeals:" in schema
     assert "/api/v1/appeals/{public_id}" in schema
+
+
+@pytest.fixture
+def keep_the_test_connection() -> Iterator[None]:
+    """Requests go through the WSGI handler, which closes the database connection around each
+    one; the test's transaction lives on it, so keep it, as Django's test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def test_filed_and_decided_appeals_match_the_documented_schema(shadowban, keep_the_test_connection):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema", get_wsgi_application())
+    create = schema["/api/v1/appeals"]["POST"]
+    filed = create.Case(
+        body={"token": shadowban.notice_token, "statement": STATEMENT},
+        media_type="application/json",
+    ).call_and_validate()
+    assert filed.status_code == 201
+
+    read = schema["/api/v1/appeals/{public_id}"]["GET"]
+    case = read.Case(
+        path_parameters={"public_id": filed.json()["id"]},
+        query={"token": shadowban.notice_token},
+    )
+    assert case.call_and_validate().json()["outcome"] is None
+    reviewer = make_reviewer(shadowban.platform, "rita")
+    item = claim_next_review(reviewer=reviewer)
+    resolve_appeal(
+        reviewer=reviewer, item=item, version=item.version, outcome="overturned", reason="Chess."
+    )
+    decided = case.call_and_validate().json()
+    assert decided["outcome"] == "overturned" and decided["reversal"]["notice_url"]
