@@ -12,13 +12,12 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from appeals import services
 from appeals.models import Appeal, Outcome, Reviewer, ReviewQueue
-from moderation.demo import chess_talk
-from moderation.models import Decision, Platform, PlatformMember
+from moderation.demo import ACTOR, CHESS_PHRASES, chess_talk
+from moderation.models import Decision, Platform
 from moderation.vocabulary import CHANGING_TYPES, Action
 
 # How far back creators appeal (the demo's whole window), how recent an appeal must be to still
@@ -47,8 +46,8 @@ _UPHOLD = (
     "A second reviewer agrees with the original decision; the restriction stays in place.",
 )
 _OVERTURN_CHESS = (
-    "You are right: the video is chess commentary and the classifier misread it. The "
-    "restriction is lifted."
+    'You are right: "{phrase}" describes a move in a chess game, not people, and the '
+    "classifier misread it. The restriction is lifted."
 )
 _OVERTURN = "On a second look the content does not break our rules. The restriction is lifted."
 
@@ -62,14 +61,18 @@ class SeededAppeals:
 
 
 def _reviewer(platform: Platform, username: str, *, senior: bool) -> Reviewer:
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
-    PlatformMember.objects.get_or_create(user=user, platform=platform)
-    reviewer, _ = Reviewer.objects.get_or_create(user=user, defaults={"senior": senior})
+    reviewer, _token = services.create_reviewer(
+        username=username, platform=platform, senior=senior, actor=ACTOR
+    )
     return reviewer
 
 
 def _texts(decision: Decision) -> str:
     return f"{decision.decision_facts} {decision.incompatible_content_explanation}"
+
+
+def _phrase(decision: Decision) -> str:
+    return next(p for p in CHESS_PHRASES if p in _texts(decision))
 
 
 @transaction.atomic
@@ -159,7 +162,7 @@ def seed_appeals(*, platform: Platform, end: dt.datetime, seed: int) -> SeededAp
             version=item.version,
             outcome=Outcome.OVERTURNED if overturn else Outcome.UPHELD,
             reason=(
-                (_OVERTURN_CHESS if is_chess else _OVERTURN)
+                (_OVERTURN_CHESS.format(phrase=_phrase(decision)) if is_chess else _OVERTURN)
                 if overturn
                 else rng.choice(_UPHOLD).format(clause=clause)
             ),

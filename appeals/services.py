@@ -29,20 +29,11 @@ from ledger.log import append_entries
 from ledger.models import EntryType
 from moderation import trail, webhooks
 from moderation.models import Decision, Platform, PlatformMember
+from moderation.schemas import NOTIFIED_SOURCES
 from moderation.services import DecisionsRejected, Measure, ReversalRefused, reverse_decision
-from moderation.vocabulary import CHANGING_TYPES, Action, Source
+from moderation.vocabulary import CHANGING_TYPES, Action
 
 MAX_REASON_LENGTH = 5000
-
-# Sources behind which there is a notifier, who may appeal (DSA Article 20(1)(a)).
-NOTIFIED_SOURCES = frozenset(
-    {
-        Source.ARTICLE_16,
-        Source.TRUSTED_FLAGGER,
-        Source.OTHER_NOTIFICATION,
-        Source.COMMUNITY_REPORT,
-    }
-)
 
 
 class AppealRejected(Exception):
@@ -90,6 +81,7 @@ def _decision_errors(decision: Decision, appellant: str) -> list[str]:
             f"A {decision.get_decision_type_display().lower()} cannot be appealed: it lifts an "
             "earlier decision rather than deciding anew."
         ]
+    # Behind these sources there is a notifier, who may appeal (DSA Article 20(1)(a)).
     if appellant == Appellant.NOTIFIER and decision.source_type not in NOTIFIED_SOURCES:
         return ["This decision was not taken on a notice, so there is no notifier to appeal it."]
     return []

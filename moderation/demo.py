@@ -235,6 +235,10 @@ def model_specs(days: int) -> tuple[ModelSpec, ...]:
 # --- seeding -------------------------------------------------------------------------------------
 
 
+# Who the audit trail names for everything the demo writes.
+ACTOR = "manage.py seed_demo"
+
+
 @dataclass(frozen=True, slots=True)
 class Seeded:
     platform: Platform
@@ -260,7 +264,7 @@ def seed_demo(
     One transaction: a failure half-way leaves nothing behind, so the next run starts afresh.
     """
     platform = Platform.objects.filter(slug=slug).first() or services.create_platform(
-        slug=slug, name=name
+        slug=slug, name=name, actor=ACTOR
     )
     timeline = Timeline.ending(end, days=days)
     for p in POLICIES:
@@ -274,6 +278,7 @@ def seed_demo(
             clause=p.clause,
             url=p.url,
             summary=p.summary,
+            actor=ACTOR,
         )
     specs = model_specs(days)
     for m in specs:
@@ -284,15 +289,16 @@ def seed_demo(
             released_at=timeline.day(m.released_day),
             threshold=m.threshold,
             card_url=m.card_url,
+            actor=ACTOR,
         )
     items = generate(count=decisions, timeline=timeline, seed=seed, models=specs)
     done = 0
     for batch in in_batches(items, BATCH_SIZE):
-        services.record_decisions(platform=platform, decisions=batch)
+        services.record_decisions(platform=platform, decisions=batch, actor=ACTOR)
         done += len(batch)
         if progress is not None:
             progress(done)
-    api_key, plaintext = services.issue_api_key(platform=platform, name="demo")
+    api_key, plaintext = services.issue_api_key(platform=platform, name="demo", actor=ACTOR)
     return Seeded(platform, done, api_key.prefix, plaintext)
 
 
