@@ -332,6 +332,11 @@ if LEDGER_APPEAL_DECISION_DAYS < 1:
     raise ImproperlyConfigured(
         f"LEDGER_APPEAL_DECISION_DAYS must be at least 1, got {LEDGER_APPEAL_DECISION_DAYS}"
     )
+# Public statistics show a count smaller than this as "<N" (and no rate built on it), so that a
+# small cell cannot single out the few people behind it (DESIGN.md, "Core rules").
+LEDGER_MIN_CELL = env_int("LEDGER_MIN_CELL", 10)
+if LEDGER_MIN_CELL < 1:
+    raise ImproperlyConfigured(f"LEDGER_MIN_CELL must be at least 1, got {LEDGER_MIN_CELL}")
 
 LOGGING = {
     "version": 1,

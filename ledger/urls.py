@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ledger import api as log_api
 from ledger import pages
+from ledger.public import api as public_api
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -23,6 +24,7 @@ urlpatterns = [
         log_api.ConsistencyProofApi.as_view(),
         name="log-consistency",
     ),
+    path("api/v1/stats/models", public_api.ModelStatsApi.as_view(), name="stats-models"),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,160 @@
+"""Public statistics: how often each model version's decisions are appealed and overturned.
+
+Read live from the decision and appeal tables, so a number is current as soon as the outcome
+that changes it commits. Small cells are suppressed here, not in the API, so that no caller can
+forget to: the API only renders what `model_version_rows` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from appeals.models import Appeal, AppealStatus
+from moderation.models import Decision, ModelVersion
+from moderation.vocabulary import Action
+
+# Reversals and expiries (moderation.vocabulary.CHANGING_TYPES) are not decisions of a model:
+# they change one. Their stored `action` is REVERSAL or EXPIRY exactly when their type is one
+# of those (moderation.rules.summarize_action; a test ties the two), and filtering on `action`
+# rather than `decision_type` lets PostgreSQL count from the (model_version, action) index alone.
+CHANGING_ACTIONS = (Action.REVERSAL.value, Action.EXPIRY.value)
+DECIDED = (AppealStatus.UPHELD.value, AppealStatus.OVERTURNED.value, AppealStatus.MODIFIED.value)
+# "Overturned" in the statistics: the decision did not stand as it was.
+CHANGED = (AppealStatus.OVERTURNED.value, AppealStatus.MODIFIED.value)
+
+# A published count: the number, or "<N" when it is below LEDGER_MIN_CELL.
+Cell = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionCounts:
+    """The exact counts of one model version; internal, never published as they are."""
+
+    platform: str
+    model: str
+    version: str
+    decisions: int
+    appeals: int
+    appeals_decided: int
+    overturned: int
+
+
+def model_versions(*, model: str | None = None, platform: str | None = None) -> QuerySet[Any]:
+    """The model versions to report on, in the published order (platform, model, version).
+
+    The order is total (a platform's model names and a model's versions are unique), so pages
+    taken with an offset neither repeat nor skip a row between requests.
+    """
+    versions = ModelVersion.objects.all()
+    if model is not None:
+        versions = versions.filter(model__name=model)
+    if platform is not None:
+        versions = versions.filter(model__platform__slug=platform)
+    return versions.order_by("model__platform__slug", "model__name", "version", "id").values(
+        "id", "version", "model__name", "model__platform__slug"
+    )
+
+
+def decision_counts(ids: list[int]) -> QuerySet[Any]:
+    """(model_version_id, decisions) for these versions, reversals and expiries left out."""
+    return (
+        Decision.objects.filter(model_version_id__in=ids)
+        .exclude(action__in=CHANGING_ACTIONS)
+        .values("model_version_id")
+        # COUNT(*), not COUNT(id): the id is not in the index, and the index is all it reads.
+        .annotate(n=Count("*"))
+        .values_list("model_version_id", "n")
+    )
+
+
+def appeal_counts(ids: list[int]) -> QuerySet[Any]:
+    """Per version: appeals against its decisions, those decided, those overturned or
+    modified, in one pass over the appeals."""
+    return (
+        Appeal.objects.filter(decision__model_version_id__in=ids)
+        .exclude(decision__action__in=CHANGING_ACTIONS)
+        .values("decision__model_version_id")
+        .annotate(
+            appeals=Count("id"),
+            decided=Count("id", filter=Q(status__in=DECIDED)),
+            changed=Count("id", filter=Q(status__in=CHANGED)),
+        )
+    )
+
+
+def model_version_counts(
+    *, model: str | None = None, platform: str | None = None, offset: int = 0, limit: int = 100
+) -> tuple[list[ModelVersionCounts], bool]:
+    """One page of model versions with their counts, and whether another page follows.
+
+    Two grouped queries, each restricted to the page's model versions:
+
+    - decisions: COUNT(*) over `decision` by model_version_id, which PostgreSQL answers with an
+      index-only scan of `decision_model_action` (model_version_id, action), the changing
+      actions filtered inside the index;
+    - appeals: `appeal` joined to `decision` by primary key, counted by model_version_id and
+      status in one pass (appeals are a small fraction of decisions).
+
+    Both read every row of the model versions they count, so their cost grows with the
+    decisions: at ten million decisions the index-only scan reads ten million index tuples
+    (around a second), far over the 50 ms DESIGN.md sets for public statistics. What replaces
+    them is issue 10's roll-up: a per (model version, day) table of these counts kept by the
+    services that record decisions and outcomes (or summed by a periodic task, with only the
+    rows since its last run counted live), read here with one small indexed query.
+    """
+    page = list(model_versions(model=model, platform=platform)[offset : offset + limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    ids = [row["id"] for row in page]
+
+    decisions: dict[int, int] = dict(decision_counts(ids))
+    appeals: dict[int, tuple[int, int, int]] = {
+        row["decision__model_version_id"]: (row["appeals"], row["decided"], row["changed"])
+        for row in appeal_counts(ids)
+    }
+    rows = []
+    for row in page:
+        filed, decided, changed = appeals.get(row["id"], (0, 0, 0))
+        rows.append(
+            ModelVersionCounts(
+                platform=row["model__platform__slug"],
+                model=row["model__name"],
+                version=row["version"],
+                decisions=decisions.get(row["id"], 0),
+                appeals=filed,
+                appeals_decided=decided,
+                overturned=changed,
+            )
+        )
+    return rows, more
+
+
+def suppressed(count: int, min_cell: int) -> Cell:
+    return count if count >= min_cell else f"<{min_cell}"
+
+
+def published(counts: ModelVersionCounts, *, min_cell: int | None = None) -> dict[str, Any]:
+    """What the public sees of one model version: small counts as "<N", and no rate over a
+    suppressed (or empty) number of decided appeals."""
+    threshold = settings.LEDGER_MIN_CELL if min_cell is None else min_cell
+    # The rate follows the decided appeals only: with enough of them it is shown even when
+    # `overturned` is below the threshold, because "never or rarely overturned" is what an
+    # auditor needs to see. rate x appeals_decided then gives that small count back; it is a
+    # count of outcomes of one model version, with nothing about who appealed.
+    rate = None
+    if counts.appeals_decided >= threshold and counts.appeals_decided > 0:
+        rate = counts.overturned / counts.appeals_decided
+    return {
+        "model": counts.model,
+        "version": counts.version,
+        "platform": counts.platform,
+        "decisions": suppressed(counts.decisions, threshold),
+        "appeals": suppressed(counts.appeals, threshold),
+        "appeals_decided": suppressed(counts.appeals_decided, threshold),
+        "overturned": suppressed(counts.overturned, threshold),
+        "overturn_rate": rate,
+    }
