@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from ledger import log
 from ledger.db import drop_emptying_guards
 from ledger.note import generate_skey
-from moderation import services
+from moderation import services, webhooks
 from moderation.models import Platform
 from tests.factories import register_model
 
@@ -32,6 +32,16 @@ _TEST_LOG_KEY = generate_skey("localhost/moderation-ledger")[0]
 def log_signing_key(settings: Any) -> None:
     """Tests run with DEBUG off, where the log key must come from settings, as in production."""
     settings.LEDGER_LOG_SIGNING_KEY = _TEST_LOG_KEY
+
+
+@pytest.fixture(autouse=True)
+def no_webhook_kicks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A committed webhook event asks a worker to send it (moderation.webhooks._kick). Tests
+    have no worker: the request would sit in the development broker's files under var/ and be
+    sent by the next `make run`. They are kept here instead; tests of the kick put it back."""
+    asked: list[int] = []
+    monkeypatch.setattr(webhooks, "_kick", asked.append)
+    return asked
 
 
 @pytest.fixture(autouse=True)
