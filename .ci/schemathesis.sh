@@ -80,10 +80,20 @@ fi
 # name a real policy and model version; its own key is not needed.
 quietly "$PYTHON" manage.py seed_demo --platform schemathesis --decisions 50 --days 3
 quietly "$PYTHON" manage.py seal_checkpoint
+# A senior reviewer of the platform, whose token the reviewer API's operations are sent with
+# (the platform key is refused there, as a reviewer token is on the platform's operations).
+if ! REVIEWER_TOKEN="$("$PYTHON" manage.py create_reviewer schemathesis-reviewer \
+    --platform schemathesis --senior 2>"$WORK/setup.log" | tail -n 1)"; then
+    cat "$WORK/setup.log"
+    exit 1
+fi
+export REVIEWER_TOKEN
 # Half of the generated identifiers are real ones, so that requests get past "not found": detail
 # endpoints see recorded decisions, and decisions name the demo policies and model versions.
 quietly "$PYTHON" manage.py shell -v 0 -c '
 import json
+import os
+from appeals.models import ReviewItem
 from moderation.models import Decision, ModelVersion, Policy
 
 def values(items):
@@ -97,6 +107,9 @@ dictionaries = {
     "models": values(ModelVersion.objects.values_list("model__name", flat=True)),
     "model_versions": values(ModelVersion.objects.values_list("version", flat=True)),
 }
+review_items = list(ReviewItem.objects.order_by("pk").values_list("pk", flat=True)[:50])
+if review_items:
+    dictionaries["review_items"] = json.dumps(review_items)
 bindings = {
     "path.public_id": "public_ids",
     "path.puid": "puids",
@@ -107,11 +120,17 @@ bindings = {
     "body.model_version": "model_versions",
     "body.decisions[*].model_version": "model_versions",
 }
+if review_items:
+    bindings["path.item_id"] = "review_items"
 with open("'"$WORK/schemathesis.toml"'", "w") as config:
     for name, listed in dictionaries.items():
         config.write(f"[dictionaries.{name}]\nvalues = {listed}\n\n")
     # Each run starts from nothing: no cache of earlier runs in the working tree.
     config.write("[cache]\nenabled = false\n\n")
+    # The reviewer API takes a reviewer token, not the platform key the CLI sends.
+    config.write("[[operations]]\ninclude-path-regex = \"^/api/v1/review/\"\n")
+    token = os.environ["REVIEWER_TOKEN"]
+    config.write(f"headers = {{ Authorization = \"Bearer {token}\" }}\n\n")
     config.write("[parameters]\n")
     for key, name in bindings.items():
         config.write(f"\"{key}\" = {{ dictionary = \"{name}\", probability = 0.5 }}\n")
