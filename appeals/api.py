@@ -28,8 +28,7 @@ from rest_framework.views import APIView
 
 from appeals.models import MAX_STATEMENT_LENGTH, Appeal, AppealStatus, Appellant, Outcome
 from appeals.notice import Holder, decisive_review, holder_of, own_appeal_by_id, was_escalated
-from appeals.services import AppealRejected, file_appeal
-from appeals.services import _statement_errors as statement_errors
+from appeals.services import AppealRejected, file_appeal, statement_errors
 from moderation.api import StrictCharField, StrictSerializer, notice_url
 
 _ERROR_SCHEMA = {

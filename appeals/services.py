@@ -56,7 +56,7 @@ def appeal_window_closes(decision: Decision) -> datetime:
     return appeal_window_opens(decision) + timedelta(days=settings.LEDGER_APPEAL_WINDOW_DAYS)
 
 
-def _statement_errors(statement: str) -> list[str]:
+def statement_errors(statement: str) -> list[str]:
     problems = []
     if not statement.strip():
         problems.append("The statement is empty: say why the decision is wrong.")
@@ -104,7 +104,7 @@ def file_appeal(
     errors: dict[str, list[str]] = {}
     if appellant not in Appellant.values:
         errors["appellant"] = [f"Must be one of {', '.join(Appellant.values)}."]
-    if problems := _statement_errors(statement):
+    if problems := statement_errors(statement):
         errors["statement"] = problems
     if problems := _decision_errors(decision, str(appellant)):
         errors["decision"] = problems

@@ -23,9 +23,7 @@ def platform_ids_for(user: Any) -> set[int] | None:
         return set()
     if user.is_superuser:
         return None
-    return set(
-        PlatformMember.objects.filter(user_id=user.pk).values_list("platform_id", flat=True)
-    )
+    return set(PlatformMember.objects.filter(user_id=user.pk).values_list("platform_id", flat=True))
 
 
 def decisions_for_platform(platform: Platform) -> QuerySet[Decision]:
