@@ -93,15 +93,21 @@ export REVIEWER_TOKEN
 quietly "$PYTHON" manage.py shell -v 0 -c '
 import json
 import os
-from appeals.models import ReviewItem
+from appeals.models import Appeal, ReviewItem
 from moderation.models import Decision, ModelVersion, Policy
 
 def values(items):
     return json.dumps(sorted({str(item) for item in items}))
 
 decisions = Decision.objects.order_by("pk")[:10]
+# The demo files appeals: their ids share the path parameter name with decisions, and notice
+# tokens (of appealed and other decisions) are the appeals API credential.
+appeals = Appeal.objects.select_related("decision").order_by("pk")[:10]
 dictionaries = {
-    "public_ids": values(d.public_id for d in decisions),
+    "public_ids": values([d.public_id for d in decisions] + [a.public_id for a in appeals]),
+    "tokens": values(
+        [a.decision.notice_token for a in appeals] + [d.notice_token for d in decisions]
+    ),
     "puids": values(d.puid for d in decisions),
     "policies": values(Policy.objects.values_list("key", flat=True)),
     "models": values(ModelVersion.objects.values_list("model__name", flat=True)),
@@ -113,6 +119,8 @@ if review_items:
 bindings = {
     "path.public_id": "public_ids",
     "path.puid": "puids",
+    "body.token": "tokens",
+    "query.token": "tokens",
     "body.policy": "policies",
     "body.decisions[*].policy": "policies",
     "body.model": "models",
