@@ -329,6 +329,14 @@ def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewIt
     return locked
 
 
+def _lock_platform(platform_id: int) -> None:
+    """Take the platform's write lock before the log's head, the order every writer keeps
+    (record_decisions, file_appeal, reverse_decision). Appending first and then inserting rows
+    that reference the platform (audit, webhook outbox: FOR KEY SHARE) while a reversal holds
+    the platform and waits for the log's head is a deadlock."""
+    Platform.objects.select_for_update().filter(pk=platform_id).exists()
+
+
 def _check_version(item: ReviewItem, version: int) -> None:
     if version != item.version:
         raise ReviewRefused(
@@ -455,6 +463,7 @@ def resolve_appeal(
     locked = _held(reviewer, item, at)
     _check_version(locked, version)
     _may_review(reviewer, locked)
+    _lock_platform(locked.decision.platform_id)
     appeal = locked.appeal
     assert appeal is not None
     if appeal.appellant == Appellant.NOTIFIER and outcome == Outcome.MODIFIED:
@@ -559,6 +568,7 @@ def escalate_review(
     locked = _held(reviewer, item, at)
     _check_version(locked, version)
     _may_review(reviewer, locked)
+    _lock_platform(locked.decision.platform_id)
     review = _write_review(
         item=locked, reviewer=reviewer, outcome=Outcome.ESCALATED, reason=reason, at=at
     )
@@ -684,6 +694,8 @@ def escalate_near_deadline(*, now: datetime | None = None) -> int:
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("due_at", "id")[:1000]
             )
+            if items:
+                _lock_platform(queue.platform_id)
             for item in items:
                 _write_review(
                     item=item,
