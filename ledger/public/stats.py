@@ -138,15 +138,14 @@ def suppressed(count: int, min_cell: int) -> Cell:
 
 
 def published(counts: ModelVersionCounts, *, min_cell: int | None = None) -> dict[str, Any]:
-    """What the public sees of one model version: small counts as "<N", and no rate over a
-    suppressed (or empty) number of decided appeals."""
+    """What the public sees of one model version: small counts as "<N", and no rate computed
+    from a suppressed count."""
     threshold = settings.LEDGER_MIN_CELL if min_cell is None else min_cell
-    # The rate follows the decided appeals only: with enough of them it is shown even when
-    # `overturned` is below the threshold, because "never or rarely overturned" is what an
-    # auditor needs to see. rate x appeals_decided then gives that small count back; it is a
-    # count of outcomes of one model version, with nothing about who appealed.
+    # Null unless both of the rate's counts are shown: a rate over a shown denominator gives a
+    # suppressed numerator back (rate x appeals_decided), which would undo the suppression.
+    # "Rarely overturned" then reads as "<10" of a shown number decided.
     rate = None
-    if counts.appeals_decided >= threshold and counts.appeals_decided > 0:
+    if counts.appeals_decided >= threshold and counts.overturned >= threshold:
         rate = counts.overturned / counts.appeals_decided
     return {
         "model": counts.model,

@@ -122,8 +122,8 @@ def test_the_threshold_is_the_setting_and_shows_in_the_suppressed_cell(
     assert only_row(client)["decisions"] == 3
 
 
-def test_the_rate_is_overturned_or_modified_over_decided_once_ten_are_decided(
-    client, platform, model_v1, reviewer
+def test_the_rate_is_overturned_or_modified_over_decided_once_both_are_shown(
+    client, platform, model_v1, reviewer, settings
 ):
     decisions = record(platform, 14)
     appeal(decisions[:11])
@@ -137,9 +137,15 @@ def test_the_rate_is_overturned_or_modified_over_decided_once_ten_are_decided(
     assert row["overturned"] == "<10"
     assert row["overturn_rate"] is None
 
-    decide(reviewer, "upheld", 1)  # the tenth: the rate appears at once (read live)
+    decide(reviewer, "upheld", 1)  # the tenth decided, read live
     row = only_row(client)
     assert row["appeals_decided"] == 10
+    # 4 overturned is a small cell: a rate would give it back (0.4 x 10).
+    assert row["overturned"] == "<10"
+    assert row["overturn_rate"] is None
+    settings.LEDGER_MIN_CELL = 4
+    row = only_row(client)
+    assert row["overturned"] == 4
     assert row["overturn_rate"] == pytest.approx(4 / 10)
     # The three reversals and the modification are decisions too, but not of the model.
     assert Decision.objects.count() == 14 + 4
