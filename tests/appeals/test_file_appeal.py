@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,14 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection
 
 from appeals.models import Appeal, AppealStatus
 from appeals.services import AppealRejected, appeal_window_closes, file_appeal
 from ledger.models import EntryType, LogEntry
 from moderation import services
 from moderation.models import Decision, Platform
+from tests.concurrency import at_once, failures
 from tests.factories import as_input, decision_payload, human_payload
 
 pytestmark = pytest.mark.django_db
@@ -230,30 +230,17 @@ def test_the_database_refuses_a_second_appeal_and_an_over_long_statement(shadowb
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_filings_make_exactly_one_appeal(shadowban):
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-    failures: list[BaseException] = []
-
-    def send() -> None:
+    def send() -> str:
         try:
-            barrier.wait(timeout=10)
             file_appeal(decision=shadowban, appellant="subject", statement=STATEMENT)
-            outcomes.append("filed")
         except AppealRejected as exc:
-            outcomes.append(",".join(exc.errors))
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
+            return ",".join(exc.errors)
+        return "filed"
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once([send] * 8)
 
-    assert failures == []
-    assert sorted(outcomes) == ["appellant"] * 7 + ["filed"]
+    assert failures(outcomes) == []
+    assert sorted(outcomes) == ["appellant"] * 7 + ["filed"]  # type: ignore[type-var]
     assert Appeal.objects.count() == 1
     assert LogEntry.objects.filter(entry_type=EntryType.APPEAL_FILED).count() == 1
 

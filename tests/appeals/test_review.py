@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from appeals import services
@@ -30,6 +30,7 @@ from moderation import services as moderation
 from moderation.models import AuditEvent, Decision, Platform, WebhookMessage
 from moderation.services import Measure
 from moderation.vocabulary import DecisionType, Visibility
+from tests.concurrency import at_once, failures
 from tests.factories import as_input, decision_payload, human_payload, make_reviewer
 
 pytestmark = pytest.mark.django_db
@@ -389,13 +390,10 @@ def test_twenty_reviewers_claiming_at_once_never_share_an_item(platform, model_v
     for n in range(30):
         appeal_of(record(platform, decision_payload(puid=f"many-{n}")))
     reviewers = [make_reviewer(platform, f"r{n}") for n in range(20)]
-    barrier = threading.Barrier(20)
     claimed: list[tuple[int, int]] = []
-    failures: list[BaseException] = []
 
-    def work(reviewer: Any) -> None:
-        try:
-            barrier.wait(timeout=10)
+    def worker(reviewer: Any) -> Callable[[], None]:
+        def work() -> None:
             while (item := claim_next_review(reviewer=reviewer)) is not None:
                 claimed.append((item.pk, reviewer.pk))
                 resolve_appeal(
@@ -405,18 +403,10 @@ def test_twenty_reviewers_claiming_at_once_never_share_an_item(platform, model_v
                     outcome="upheld",
                     reason=REASON,
                 )
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+        return work
 
-    assert failures == []
+    assert failures(at_once([worker(r) for r in reviewers], timeout=120)) == []
     items = [item for item, _ in claimed]
     assert len(items) == len(set(items)) == 30
     assert Review.objects.count() == 30

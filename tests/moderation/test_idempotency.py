@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
+from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from moderation import services
 from moderation.models import Decision
+from tests.concurrency import at_once, failures
 from tests.factories import as_input, decision_payload
 
 
@@ -138,31 +139,17 @@ def test_the_same_puid_on_two_platforms_names_two_decisions(api, make_client):
 def test_concurrent_duplicates_create_exactly_one_record(platform, model_v1):
     """Eight threads send the same batch at once, each on its own connection."""
     bodies = [decision_payload(puid=f"race-{i}") for i in range(50)]
-    barrier = threading.Barrier(8)
-    outcomes: list[list[bool]] = []
-    failures: list[BaseException] = []
+    items = [as_input(b) for b in bodies]
 
-    def send() -> None:
-        try:
-            items = [as_input(b) for b in bodies]
-            barrier.wait(timeout=10)
-            recorded = services.record_decisions(platform=platform, decisions=items)
-            outcomes.append([r.created for r in recorded])
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
+    def send() -> list[bool]:
+        recorded = services.record_decisions(platform=platform, decisions=items)
+        return [r.created for r in recorded]
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once([send] * 8)
 
-    assert failures == []
-    assert len(outcomes) == 8
+    assert failures(outcomes) == []
     # Exactly one thread created each decision; the other seven got it back as existing.
-    assert sum(sum(o) for o in outcomes) == 50
+    assert sum(sum(o) for o in outcomes if isinstance(o, list)) == 50
     assert count() == 50
     assert Decision.objects.values("puid").distinct().count() == 50
 
@@ -170,25 +157,12 @@ def test_concurrent_duplicates_create_exactly_one_record(platform, model_v1):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_conflicting_sends_record_one_and_refuse_the_rest(platform, model_v1):
-    barrier = threading.Barrier(6)
-    results: list[str] = []
+    def sender(score: float) -> Callable[[], object]:
+        item = as_input(decision_payload(puid="contested", score=score))
+        return lambda: services.record_decision(platform=platform, decision=item)
 
-    def send(score: float) -> None:
-        try:
-            item = as_input(decision_payload(puid="contested", score=score))
-            barrier.wait(timeout=10)
-            services.record_decision(platform=platform, decision=item)
-            results.append("created")
-        except services.PuidConflict:
-            results.append("conflict")
-        finally:
-            connections.close_all()
+    outcomes = at_once([sender(0.9 + i / 100) for i in range(6)])
 
-    threads = [threading.Thread(target=send, args=(0.9 + i / 100,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(results) == ["conflict"] * 5 + ["created"]
+    results = [type(o).__name__ for o in outcomes]
+    assert sorted(results) == ["PuidConflict"] * 5 + ["Recorded"]
     assert count("contested") == 1

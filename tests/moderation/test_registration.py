@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from ledger.models import EntryType, LogEntry
 from moderation import services
 from moderation.models import ModelVersion, Policy
+from tests.concurrency import at_once, failures
 
 pytestmark = pytest.mark.django_db
 
@@ -34,34 +34,21 @@ def register_spam(platform, version: int | None = None, clause: str = "7.1"):
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_registrations_of_a_new_model_version_create_it_once(platform, model_v1):
     """The model exists (v1): nothing but the new version's own row could order the eight."""
-    barrier = threading.Barrier(8)
-    created: list[bool] = []
-    failures: list[BaseException] = []
 
-    def register() -> None:
-        try:
-            barrier.wait(timeout=10)
-            _, was_created = services.register_model_version(
-                platform=platform,
-                name="hate-speech",
-                version="v2",
-                released_at=dt.date(2026, 11, 1),
-                threshold=0.7,
-            )
-            created.append(was_created)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
+    def register() -> bool:
+        _, was_created = services.register_model_version(
+            platform=platform,
+            name="hate-speech",
+            version="v2",
+            released_at=dt.date(2026, 11, 1),
+            threshold=0.7,
+        )
+        return was_created
 
-    threads = [threading.Thread(target=register) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    created = at_once([register] * 8)
 
-    assert failures == []
-    assert sorted(created) == [False] * 7 + [True]
+    assert failures(created) == []
+    assert sorted(created) == [False] * 7 + [True]  # type: ignore[type-var]
     assert ModelVersion.objects.filter(version="v2").count() == 1
     assert LogEntry.objects.filter(entry_type=EntryType.MODEL_VERSION).count() == 2
 
