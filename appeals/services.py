@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from appeals import selectors
@@ -329,12 +329,25 @@ def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewIt
     return locked
 
 
-def _lock_platform(platform_id: int) -> None:
-    """Take the platform's write lock before the log's head, the order every writer keeps
-    (record_decisions, file_appeal, reverse_decision). Appending first and then inserting rows
-    that reference the platform (audit, webhook outbox: FOR KEY SHARE) while a reversal holds
-    the platform and waits for the log's head is a deadlock."""
-    Platform.objects.select_for_update().filter(pk=platform_id).exists()
+def _lock_platform(platform_id: int, *, exclusive: bool) -> None:
+    """Lock the platform's row before the log's head, the order every writer keeps.
+
+    A reversal takes the platform's write lock (FOR UPDATE, as record_decisions does) and then
+    the log's head. Everything else here only inserts rows that reference the platform (the
+    audit trail, the webhook outbox), which takes FOR KEY SHARE on it: taken after the log's
+    head, that waits on a reversal holding the platform, which waits on the head: a deadlock.
+    So it is taken first, explicitly; KEY SHARE locks do not block one another, so upheld
+    appeals and escalations still run side by side up to the log's own lock. (SQLite has one
+    writer at a time and no row locks: nothing to do there.)
+    """
+    if exclusive:
+        Platform.objects.select_for_update().filter(pk=platform_id).exists()
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {Platform._meta.db_table} WHERE id = %s FOR KEY SHARE",
+                [platform_id],
+            )
 
 
 def _check_version(item: ReviewItem, version: int) -> None:
@@ -463,9 +476,12 @@ def resolve_appeal(
     locked = _held(reviewer, item, at)
     _check_version(locked, version)
     _may_review(reviewer, locked)
-    _lock_platform(locked.decision.platform_id)
     appeal = locked.appeal
     assert appeal is not None
+    reverses = outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT
+    # Exclusive when reverse_decision will take it anyway: a KEY SHARE first and an upgrade
+    # later, in two transactions at once, would deadlock on each other.
+    _lock_platform(locked.decision.platform_id, exclusive=reverses)
     if appeal.appellant == Appellant.NOTIFIER and outcome == Outcome.MODIFIED:
         raise ReviewRefused(
             "invalid",
@@ -479,7 +495,7 @@ def resolve_appeal(
         )
 
     reversal = None
-    if outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT:
+    if reverses:
         try:
             recorded = reverse_decision(
                 decision=locked.decision,
@@ -568,7 +584,7 @@ def escalate_review(
     locked = _held(reviewer, item, at)
     _check_version(locked, version)
     _may_review(reviewer, locked)
-    _lock_platform(locked.decision.platform_id)
+    _lock_platform(locked.decision.platform_id, exclusive=False)
     review = _write_review(
         item=locked, reviewer=reviewer, outcome=Outcome.ESCALATED, reason=reason, at=at
     )
@@ -695,7 +711,7 @@ def escalate_near_deadline(*, now: datetime | None = None) -> int:
                 .order_by("due_at", "id")[:1000]
             )
             if items:
-                _lock_platform(queue.platform_id)
+                _lock_platform(queue.platform_id, exclusive=False)
             for item in items:
                 _write_review(
                     item=item,
