@@ -515,7 +515,7 @@ def measure(bench: Bench, runs: int, warmup: int) -> tuple[dict[str, list[float]
             rate = len(result.claims) / result.seconds
             if counted:
                 rates[method].append(rate)
-            line.append(f"{method} {rate:,.0f}/s ({result.seconds:.1f} s)")
+            line.append(f"{method} {rate:,.1f}/s ({result.seconds:.1f} s)")
         label = f"run {round_ - warmup + 1}/{runs}" if counted else f"warm-up {round_ + 1}"
         print(f"{label}: {'  '.join(line)}", flush=True)
     return rates, {"doubles": doubles, "errors": errors}
@@ -536,7 +536,7 @@ def report(rates: dict[str, list[float]], checks: dict[str, Any], bench: Bench, 
         median = statistics.median(values)
         paired = statistics.median(v / b for v, b in zip(values, rates[BARE], strict=True))
         print(
-            f"{METHODS[method]:<36} {median:>8,.0f} {min(values):>8,.0f} {max(values):>8,.0f}"
+            f"{METHODS[method]:<36} {median:>8,.1f} {min(values):>8,.1f} {max(values):>8,.1f}"
             f" {median / baseline:>8.1%} {paired:>7.1%}"
         )
     print()
