@@ -257,13 +257,17 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.LEDGER_REVIEW_LEASE_SECONDS)
 
 
+# The columns a claim or its end changes.
+_CLAIM_FIELDS = ["state", "claimed_by", "claimed_at", "lease_expires_at", "version"]
+
+
 def _claim(item: ReviewItem, reviewer: Reviewer, now: datetime) -> None:
     item.state = ItemState.CLAIMED
     item.claimed_by = reviewer
     item.claimed_at = now
     item.lease_expires_at = now + _lease()
     item.version += 1
-    item.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"])
+    item.save(update_fields=_CLAIM_FIELDS)
 
 
 def _unclaim(item: ReviewItem, *, state: str = ItemState.OPEN) -> None:
@@ -287,7 +291,11 @@ def claim_next_review(
     with transaction.atomic():
         candidates = selectors.claimable_items(reviewer=reviewer, queue=queue, now=at)
         # of=("self",): lock the item only, not the joined decision (which is append-only).
-        item = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+        item = (
+            candidates.select_related("queue")
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
         if item is None:
             return None
         _claim(item, reviewer, at)
@@ -307,8 +315,8 @@ def claim_next_review(
     return item
 
 
-def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewItem:
-    """Lock the item and check the reviewer holds its unexpired lease."""
+def _claimed_by(reviewer: Reviewer, item: ReviewItem | int) -> ReviewItem:
+    """Lock the item, scoped to the reviewer's platforms, and check they hold its claim."""
     item_id = item.pk if isinstance(item, ReviewItem) else item
     locked = (
         selectors.items_of(reviewer)
@@ -321,6 +329,12 @@ def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewIt
         raise ReviewRefused("not_found", "No such review item.")
     if locked.state != ItemState.CLAIMED or locked.claimed_by_id != reviewer.pk:
         raise ReviewRefused("not_held", "You do not hold this item: claim it first.")
+    return locked
+
+
+def _held(reviewer: Reviewer, item: ReviewItem | int, now: datetime) -> ReviewItem:
+    """Lock the item and check the reviewer holds its unexpired lease."""
+    locked = _claimed_by(reviewer, item)
     assert locked.lease_expires_at is not None  # a claimed item has a lease (a constraint)
     if locked.lease_expires_at <= now:
         raise ReviewRefused(
@@ -519,7 +533,7 @@ def resolve_appeal(
     appeal.save(update_fields=["status"])
     _unclaim(locked, state=ItemState.DONE)
     locked.closed_at = at
-    fields = ["state", "claimed_by", "claimed_at", "lease_expires_at", "version", "closed_at"]
+    fields = [*_CLAIM_FIELDS, "closed_at"]
     if locked.breached_at is None and at > locked.due_at:
         locked.breached_at = at
         fields.append("breached_at")
@@ -590,16 +604,7 @@ def escalate_review(
     )
     _unclaim(locked)
     locked.senior_only = True
-    locked.save(
-        update_fields=[
-            "state",
-            "claimed_by",
-            "claimed_at",
-            "lease_expires_at",
-            "version",
-            "senior_only",
-        ]
-    )
+    locked.save(update_fields=[*_CLAIM_FIELDS, "senior_only"])
     trail.record(
         actor=reviewer.user,
         action="review.escalated",
@@ -630,20 +635,9 @@ def release_review(
 ) -> ReviewItem:
     """Give the item back to its queue (also after the lease expired, if nobody took it)."""
     at = _aware(now)
-    item_id = item.pk if isinstance(item, ReviewItem) else item
-    locked = (
-        selectors.items_of(reviewer)
-        .select_related("queue")
-        .select_for_update(of=("self",))
-        .filter(pk=item_id)
-        .first()
-    )
-    if locked is None:
-        raise ReviewRefused("not_found", "No such review item.")
-    if locked.state != ItemState.CLAIMED or locked.claimed_by_id != reviewer.pk:
-        raise ReviewRefused("not_held", "You do not hold this item.")
+    locked = _claimed_by(reviewer, item)
     _unclaim(locked)
-    locked.save(update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"])
+    locked.save(update_fields=_CLAIM_FIELDS)
     trail.record(
         actor=reviewer.user,
         action="review.released",
@@ -676,9 +670,7 @@ def expire_leases(*, now: datetime | None = None) -> int:
         for item in items:
             holder = item.claimed_by_id
             _unclaim(item)
-            item.save(
-                update_fields=["state", "claimed_by", "claimed_at", "lease_expires_at", "version"]
-            )
+            item.save(update_fields=_CLAIM_FIELDS)
             trail.record(
                 actor=trail.SYSTEM,
                 action="review.lease_expired",
@@ -724,7 +716,7 @@ def escalate_near_deadline(*, now: datetime | None = None) -> int:
                 if item.claimed_by is not None and not item.claimed_by.senior:
                     # A junior holder's claim ends: only seniors may now take it.
                     _unclaim(item)
-                    fields += ["state", "claimed_by", "claimed_at", "lease_expires_at", "version"]
+                    fields += _CLAIM_FIELDS
                 item.senior_only = True
                 item.save(update_fields=fields)
                 trail.record(
