@@ -36,6 +36,9 @@ class AppealStatus(models.TextChoices):
     UPHELD = "upheld", "Upheld"
     OVERTURNED = "overturned", "Overturned"
     MODIFIED = "modified", "Modified"
+    # A high-impact outcome a reviewer proposed, waiting for a second reviewer's approval
+    # before it takes effect (appeals.services.resolve_appeal).
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting a second approval"
 
 
 class Appeal(models.Model):
@@ -50,7 +53,7 @@ class Appeal(models.Model):
     # PRIVATE: never in the log, in a public payload or on a public page; shown to reviewers.
     statement = models.TextField(max_length=MAX_STATEMENT_LENGTH)
     status = models.CharField(
-        max_length=16, choices=AppealStatus.choices, default=AppealStatus.FILED
+        max_length=24, choices=AppealStatus.choices, default=AppealStatus.FILED
     )
     filed_at = models.DateTimeField()
     deadline_at = models.DateTimeField()
@@ -140,6 +143,9 @@ class ReviewQueue(models.Model):
     escalate_before_hours = models.PositiveIntegerField(default=24)
     # The group of reviewers who work the queue (empty: every reviewer of the platform).
     reviewers = models.ManyToManyField(Reviewer, blank=True, related_name="queues")
+    # The platform's audit queue (one at most, made on first need): blind audit samples go
+    # here, and appeals are never routed to it.
+    audit = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +154,12 @@ class ReviewQueue(models.Model):
             models.UniqueConstraint(fields=["platform", "slug"], name="queue_unique_slug"),
             models.UniqueConstraint(
                 fields=["platform"], condition=Q(is_default=True), name="queue_one_default"
+            ),
+            models.UniqueConstraint(
+                fields=["platform"], condition=Q(audit=True), name="queue_one_audit"
+            ),
+            models.CheckConstraint(
+                condition=~Q(audit=True, is_default=True), name="queue_audit_not_default"
             ),
             models.CheckConstraint(
                 condition=Q(deadline_hours__gt=0), name="queue_deadline_positive"
@@ -158,8 +170,67 @@ class ReviewQueue(models.Model):
         return f"{self.platform.slug}/{self.slug}"
 
 
+class AuditPlan(models.Model):
+    """A platform's sampling plan for blind audits: a rate per stratum, and a random salt.
+
+    Append-only; each plan is a log entry (AUDIT_PLAN) carrying its strata and salt, so anyone
+    can recompute which decisions were sampled. The plan in force for a decision is the
+    platform's latest plan before the decision's own log entry. A decision is sampled when
+    int.from_bytes(HMAC-SHA256(salt, str(public_id))[:8], "big") / 2**64 < rate, the rate of
+    the most specific stratum that matches (model version, then category, then the default;
+    no match: not sampled). A sampled item is labelled twice when the same draw over
+    "double:" + str(public_id) falls below `double_review`.
+    """
+
+    append_only = True
+
+    platform = models.ForeignKey(
+        "moderation.Platform", on_delete=models.PROTECT, related_name="audit_plans"
+    )
+    # Normalised, in the order given: [{"model": name, "version": v, "rate": r} |
+    # {"category": c, "rate": r} | {"rate": r}], each rate in [0, 1].
+    strata = models.JSONField()
+    # The share of sampled items labelled by two reviewers independently (for Cohen's kappa).
+    double_review = models.FloatField(default=0.0)
+    # 32 random bytes, hex: published in the plan's log entry.
+    salt = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["platform", "-log_entry"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(double_review__gte=0) & Q(double_review__lte=1),
+                name="audit_plan_double_review_share",
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length("salt"), 31), name="audit_plan_salt_given"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"audit plan #{self.log_entry_id} of {self.platform_id}"
+
+
+class Label(models.TextChoices):
+    """An audit label: was the decision right under the policy?"""
+
+    CORRECT = "correct", "Correct"
+    INCORRECT = "incorrect", "Incorrect"
+
+
 class ItemKind(models.TextChoices):
     APPEAL = "appeal", "Appeal"
+    # A decision to label correct or incorrect: a blind audit sample (`plan` set) or a
+    # planted known-answer item (`known_answer` set), which reviewers cannot tell apart.
+    AUDIT = "audit", "Audit"
 
 
 class ItemState(models.TextChoices):
@@ -201,6 +272,26 @@ class ReviewItem(models.Model):
     # When the deadline passed undecided (counted once, by the beat task).
     breached_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Audit samples: the plan that sampled the decision.
+    plan = models.ForeignKey(
+        AuditPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    # Labels the item needs before it is done: 2 for a double-reviewed audit item.
+    labels_needed = models.PositiveSmallIntegerField(default=1)
+    # Known-answer items: the right label, planted by a moderator; never shown to reviewers.
+    known_answer = models.CharField(max_length=16, choices=Label.choices, blank=True)
+    planted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # An appeal outcome proposed by a first reviewer that waits for a second, different
+    # reviewer's approval (high-impact outcomes); None otherwise.
+    proposal = models.OneToOneField(
+        "Review", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["priority", "created_at", "id"]
@@ -247,6 +338,32 @@ class ReviewItem(models.Model):
                 condition=Q(kind="appeal", appeal__isnull=False) | ~Q(kind="appeal"),
                 name="review_item_appeal_has_appeal",
             ),
+            # An audit item is a sample of a plan or a planted known answer, never both, and
+            # is about no appeal; only audit items have either.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="audit", appeal__isnull=True)
+                    & (
+                        (Q(plan__isnull=False) & Q(known_answer=""))
+                        | (Q(plan__isnull=True) & ~Q(known_answer=""))
+                    )
+                )
+                | Q(~Q(kind="audit"), plan__isnull=True, known_answer=""),
+                name="review_item_audit_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(known_answer__in=["", *Label.values]),
+                name="review_item_known_answer_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(labels_needed__in=[1, 2]), name="review_item_labels_needed"
+            ),
+            # A decision is sampled once, however often sampling runs over it.
+            models.UniqueConstraint(
+                fields=["decision"],
+                condition=Q(kind="audit", plan__isnull=False),
+                name="review_item_one_sample_per_decision",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -259,6 +376,12 @@ class Outcome(models.TextChoices):
     MODIFIED = "modified", "Modified to a lighter measure"
     # Not an outcome of the appeal: sent on to a senior reviewer.
     ESCALATED = "escalated", "Escalated"
+    # Audit labels (items of kind "audit").
+    CORRECT = "correct", "Correct"
+    INCORRECT = "incorrect", "Incorrect"
+    # A second reviewer's answer to a proposed high-impact outcome (`Review.approves`).
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 class Review(models.Model):
@@ -294,8 +417,20 @@ class Review(models.Model):
         on_delete=models.PROTECT,
         related_name="review",
     )
+    # Audit labels of "incorrect": the policy clause that applies instead (or why none does).
+    clause = models.CharField(max_length=500, blank=True)
+    # An appeal outcome that waits for a second reviewer's approval before it takes effect.
+    needs_approval = models.BooleanField(default=False)
+    # An approval or rejection: the proposal it answers.
+    approves = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="answer"
+    )
+    # The log entry, None only for labels of planted known-answer items (kept off the public
+    # log, so that the log never tells which items were tests).
     log_entry = models.OneToOneField(
         "ledger.LogEntry",
+        null=True,
+        blank=True,
         to_field="index",
         db_column="log_index",
         on_delete=models.PROTECT,
@@ -318,7 +453,131 @@ class Review(models.Model):
             models.CheckConstraint(
                 condition=GreaterThan(Length("reason"), 0), name="review_reason_given"
             ),
+            models.CheckConstraint(
+                condition=Q(approves__isnull=True) | Q(outcome__in=["approved", "rejected"]),
+                name="review_answer_is_approval",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.outcome} review of item {self.item_id}"
+
+
+class DisputeOutcome(models.TextChoices):
+    """What a certified out-of-court dispute settlement body (DSA Article 21) decided."""
+
+    # The body agreed with the platform's decision.
+    UPHELD = "upheld", "Decision upheld"
+    # The body found for the complainant: the decision should be reversed.
+    OVERTURNED = "overturned", "Decision overturned"
+    SETTLED = "settled", "Settled between the parties"
+    WITHDRAWN = "withdrawn", "Withdrawn or discontinued"
+
+
+class Dispute(models.Model):
+    """A case referred to a certified out-of-court dispute settlement body (DSA Article 21),
+    against a decision.
+
+    Recorded in up to three steps, each an append-only row and a log entry: the referral (this
+    row, DISPUTE_REFERRED), the body's outcome (`DisputeRuling`, DISPUTE_DECIDED), and whether
+    and when the platform implemented it (`DisputeImplementation`, DISPUTE_IMPLEMENTED).
+    """
+
+    append_only = True
+
+    public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    decision = models.ForeignKey(
+        "moderation.Decision", on_delete=models.PROTECT, related_name="disputes"
+    )
+    platform = models.ForeignKey(
+        "moderation.Platform", on_delete=models.PROTECT, related_name="disputes"
+    )
+    # Who took the case to the body: the affected person or the notifier.
+    complainant = models.CharField(max_length=16, choices=Appellant.choices)
+    # The certified body's name (public: it is in the log).
+    body = models.CharField(max_length=200)
+    referred_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-referred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(complainant__in=Appellant.values), name="dispute_complainant_known"
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length("body"), 0), name="dispute_body_named"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.public_id} ({self.body})"
+
+
+class DisputeRuling(models.Model):
+    """The body's outcome of a dispute; one per dispute, append-only, a log entry."""
+
+    append_only = True
+
+    dispute = models.OneToOneField(Dispute, on_delete=models.PROTECT, related_name="ruling")
+    outcome = models.CharField(max_length=16, choices=DisputeOutcome.choices)
+    decided_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=DisputeOutcome.values), name="dispute_outcome_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ruling of dispute {self.dispute_id}"
+
+
+class DisputeImplementation(models.Model):
+    """Whether, and when, the platform implemented the body's outcome; one per dispute, after
+    its ruling (the service checks), append-only, a log entry."""
+
+    append_only = True
+
+    dispute = models.OneToOneField(
+        Dispute, on_delete=models.PROTECT, related_name="implementation"
+    )
+    implemented = models.BooleanField()
+    # When it was implemented; None exactly when it was not.
+    implemented_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    log_entry = models.OneToOneField(
+        "ledger.LogEntry",
+        to_field="index",
+        db_column="log_index",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(implemented=True, implemented_at__isnull=False)
+                | Q(implemented=False, implemented_at__isnull=True),
+                name="dispute_implemented_at_iff_implemented",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"implementation of dispute {self.dispute_id}"

@@ -36,6 +36,15 @@ class EntryType(models.TextChoices):
     APPEAL_CLAIMED = "appeal_claimed", "Appeal claimed"
     APPEAL_DECIDED = "appeal_decided", "Appeal decided"
     APPEAL_ESCALATED = "appeal_escalated", "Appeal escalated"
+    # A high-impact appeal outcome proposed by one reviewer, waiting for a second's approval;
+    # the approval is the APPEAL_DECIDED entry, a rejection APPEAL_PROPOSAL_REJECTED.
+    APPEAL_PROPOSED = "appeal_proposed", "Appeal outcome proposed"
+    APPEAL_PROPOSAL_REJECTED = "appeal_proposal_rejected", "Proposed appeal outcome rejected"
+    AUDIT_PLAN = "audit_plan", "Audit plan"
+    AUDIT_LABELLED = "audit_labelled", "Audit sample labelled"
+    DISPUTE_REFERRED = "dispute_referred", "Out-of-court dispute referred"
+    DISPUTE_DECIDED = "dispute_decided", "Out-of-court dispute decided"
+    DISPUTE_IMPLEMENTED = "dispute_implemented", "Out-of-court outcome implemented or not"
 
 
 class LogEntry(models.Model):

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -371,6 +371,20 @@ def record_decisions(
     )
 
 
+# Called in the recording transaction, after a batch's new decisions are inserted, with the
+# platform, their rows (column -> value, as `_row` builds them, with "log_index" set) and the
+# recording time. The floors keep moderation from importing appeals: appeals registers its
+# audit sampling here when Django starts (appeals.apps).
+RecordedHook = Callable[[Platform, list[dict[str, Any]], dt.datetime], None]
+_recorded_hooks: list[RecordedHook] = []
+
+
+def on_recorded(hook: RecordedHook) -> None:
+    """Run `hook` after every batch of new decisions, in its transaction (idempotent)."""
+    if hook not in _recorded_hooks:
+        _recorded_hooks.append(hook)
+
+
 @transaction.atomic
 def _record_decisions(
     *,
@@ -503,6 +517,8 @@ def _record_decisions(
             row["log_index"] = entry.index
             recorded.log_index, recorded.leaf_hash = entry.index, entry.leaf_hash
         insert_rows(Decision, DECISION_COLUMNS, [decision_copy_row(row) for row in rows])
+        for hook in _recorded_hooks:
+            hook(platform, rows, now)
         enqueue_statements(
             platform=platform,
             public_ids=[
