@@ -421,6 +421,9 @@ class Review(models.Model):
     clause = models.CharField(max_length=500, blank=True)
     # An appeal outcome that waits for a second reviewer's approval before it takes effect.
     needs_approval = models.BooleanField(default=False)
+    # A proposed modification's lighter measure (moderation.services.Measure's fields), kept
+    # until the approval records it.
+    measure = models.JSONField(null=True, blank=True)
     # An approval or rejection: the proposal it answers.
     approves = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="answer"
