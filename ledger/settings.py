@@ -337,6 +337,13 @@ if LEDGER_APPEAL_DECISION_DAYS < 1:
 LEDGER_MIN_CELL = env_int("LEDGER_MIN_CELL", 10)
 if LEDGER_MIN_CELL < 1:
     raise ImproperlyConfigured(f"LEDGER_MIN_CELL must be at least 1, got {LEDGER_MIN_CELL}")
+# The time reviewers have to label a blind audit sample, from its sampling (the deadline of each
+# platform's audit queue, made on first need).
+LEDGER_AUDIT_DEADLINE_HOURS = env_int("LEDGER_AUDIT_DEADLINE_HOURS", 168)
+if LEDGER_AUDIT_DEADLINE_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"LEDGER_AUDIT_DEADLINE_HOURS must be at least 1, got {LEDGER_AUDIT_DEADLINE_HOURS}"
+    )
 
 LOGGING = {
     "version": 1,
