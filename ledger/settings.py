@@ -6,6 +6,7 @@ machine with no server. With DEBUG off, the development secrets are refused at s
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -39,6 +40,19 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -337,6 +351,14 @@ if LEDGER_APPEAL_DECISION_DAYS < 1:
 LEDGER_MIN_CELL = env_int("LEDGER_MIN_CELL", 10)
 if LEDGER_MIN_CELL < 1:
     raise ImproperlyConfigured(f"LEDGER_MIN_CELL must be at least 1, got {LEDGER_MIN_CELL}")
+# A model version whose audited precision (correct over reviewed samples) has a 95% Wilson
+# upper bound below this is flagged in the admin (appeals.quality): even the most favourable
+# reading of its sample says it is right less often than this (at 0.5: wrong more often).
+LEDGER_MIN_PRECISION = env_float("LEDGER_MIN_PRECISION", 0.5)
+if not 0 <= LEDGER_MIN_PRECISION <= 1:
+    raise ImproperlyConfigured(
+        f"LEDGER_MIN_PRECISION must be from 0 to 1, got {LEDGER_MIN_PRECISION}"
+    )
 # The time reviewers have to label a blind audit sample, from its sampling (the deadline of each
 # platform's audit queue, made on first need).
 LEDGER_AUDIT_DEADLINE_HOURS = env_int("LEDGER_AUDIT_DEADLINE_HOURS", 168)
