@@ -118,12 +118,13 @@ def audit_queue(platform: Platform, slug: str = "audit") -> ReviewQueue:
 
 
 def make_plan(platform: Platform) -> AuditPlan:
+    """A plan that samples nothing by itself (rate 0): the tests choose their samples."""
     (entry,) = append_entries(
         [(EntryType.AUDIT_PLAN, canonical_json({"type": "audit_plan", "n": next(_serial)}))]
     )
     return AuditPlan.objects.create(
         platform=platform,
-        strata=[{"rate": 1.0}],
+        strata=[{"rate": 0.0}],
         salt="5a" * 32,
         created_at=T0,
         log_entry_id=entry.index,
