@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from appeals import api, review_api
+from appeals import api, audit_api, dispute_api, review_api
 
 urlpatterns: list[URLPattern] = []
 
@@ -35,4 +35,29 @@ urlpatterns += [
         review_api.ReleaseApi.as_view(),
         name="review-release",
     ),
+]
+
+# Out-of-court disputes (DSA Article 21): platform keys, each platform its own.
+urlpatterns += [
+    path("disputes", dispute_api.DisputeListCreateApi.as_view(), name="api-disputes"),
+    path(
+        "disputes/<str:dispute_id>",
+        dispute_api.DisputeDetailApi.as_view(),
+        name="api-dispute-detail",
+    ),
+    path(
+        "disputes/<str:dispute_id>/ruling",
+        dispute_api.RulingApi.as_view(),
+        name="api-dispute-ruling",
+    ),
+    path(
+        "disputes/<str:dispute_id>/implementation",
+        dispute_api.ImplementationApi.as_view(),
+        name="api-dispute-implementation",
+    ),
+]
+
+# Blind audit plans: a platform key sets its plan; anyone reads it (no key for GET).
+urlpatterns += [
+    path("audit/plan", audit_api.AuditPlanApi.as_view(), name="api-audit-plan"),
 ]
