@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals.models import MAX_STATEMENT_LENGTH, Appeal, AppealStatus, Appellant, Outcome
-from appeals.notice import Holder, decisive_review, holder_of, own_appeal_by_id, was_escalated
+from appeals.notice import Holder, appeal_answer, holder_of, own_appeal_by_id, was_escalated
 from appeals.services import AppealRejected, file_appeal, statement_errors
 from moderation.api import StrictCharField, StrictSerializer, notice_url
 
@@ -60,7 +60,8 @@ class AppealIn(StrictSerializer):
 @extend_schema_field(
     {
         "type": "string",
-        "enum": [*(o.value for o in Outcome if o != Outcome.ESCALATED), None],
+        # An appeal's outcomes only: not escalations, audit labels or answers to proposals.
+        "enum": [Outcome.UPHELD.value, Outcome.OVERTURNED.value, Outcome.MODIFIED.value, None],
         "nullable": True,
     }
 )
@@ -75,7 +76,14 @@ class ReversalOut(serializers.Serializer[Any]):
 
 class AppealOut(serializers.Serializer[Any]):
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=AppealStatus.choices)
+    status = serializers.ChoiceField(
+        choices=AppealStatus.choices,
+        help_text="filed, in_review, then upheld, overturned or modified. awaiting_approval: "
+        "a reviewer proposed a high-impact outcome (upholding an account termination, changing "
+        "a decision taken on a legal order), which takes effect only once a second, different "
+        "reviewer approves it; until then nothing changes and `outcome` is null. If the second "
+        "reviewer rejects it, the appeal is in_review again, with a senior reviewer.",
+    )
     deadline = serializers.DateTimeField(help_text="When the answer is due.")
     appellant = serializers.ChoiceField(choices=Appellant.choices)
     decision = serializers.UUIDField(help_text="The id of the decision appealed.")
@@ -87,7 +95,10 @@ class AppealOut(serializers.Serializer[Any]):
         allow_null=True, help_text="The reviewer's reason, once decided, else null."
     )
     decided_at = serializers.DateTimeField(allow_null=True)
-    escalated = serializers.BooleanField(help_text="Passed to a senior reviewer.")
+    escalated = serializers.BooleanField(
+        help_text="Passed to a senior reviewer (escalated, or a proposed outcome rejected by the "
+        "second reviewer), while undecided."
+    )
     reversal = ReversalOut(
         allow_null=True,
         help_text="The decision an overturn or modification recorded (the affected person's "
@@ -97,15 +108,15 @@ class AppealOut(serializers.Serializer[Any]):
 
 
 def appeal_out(request: Request, appeal: Appeal, holder: Holder) -> dict[str, Any]:
-    review = decisive_review(appeal) if appeal.status in _DECIDED else None
+    answer = appeal_answer(appeal) if appeal.status in _DECIDED else None
     reversal = None
-    if review is not None and review.reversal is not None:
+    if answer is not None and answer.reversal is not None:
         # The reversal's notice link is the affected person's: never handed to a notifier.
         reversal = {
-            "id": review.reversal.public_id,
+            "id": answer.reversal.public_id,
             "notice_url": None
             if holder.is_notifier
-            else notice_url(request, review.reversal.notice_token),
+            else notice_url(request, answer.reversal.notice_token),
         }
     return AppealOut(
         {
@@ -115,10 +126,10 @@ def appeal_out(request: Request, appeal: Appeal, holder: Holder) -> dict[str, An
             "appellant": appeal.appellant,
             "decision": holder.decision.public_id,
             "filed_at": appeal.filed_at,
-            "outcome": None if review is None else review.outcome,
-            "reason": None if review is None else review.reason,
-            "decided_at": None if review is None else review.decided_at,
-            "escalated": review is None and was_escalated(appeal),
+            "outcome": None if answer is None else answer.outcome,
+            "reason": None if answer is None else answer.reason,
+            "decided_at": None if answer is None else answer.decided_at,
+            "escalated": answer is None and was_escalated(appeal),
             "reversal": reversal,
             "notice_url": notice_url(request, holder.token),
         }

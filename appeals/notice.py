@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.db.models import Q
 from django.http import Http404
 
 from appeals.models import Appeal, Appellant, Outcome, Review
@@ -58,17 +60,47 @@ def own_appeal_by_id(holder: Holder, public_id: uuid.UUID | str) -> Appeal:
         raise Http404("No such appeal.") from exc
 
 
-def decisive_review(appeal: Appeal) -> Review | None:
-    """The review that decided the appeal (upheld, overturned or modified), if any; escalations
-    pass the appeal on and decide nothing."""
-    return (
-        Review.objects.filter(appeal=appeal)
-        .exclude(outcome=Outcome.ESCALATED)
-        .select_related("reversal")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the appellant is told once their appeal is decided."""
+
+    outcome: str  # upheld, overturned or modified
+    reason: str
+    decided_at: datetime
+    # The decision an overturn or modification recorded (the affected person's appeals).
+    reversal: Decision | None
+
+
+# The reviews that decide an appeal: a decision that took effect at once, or the approval of a
+# proposed one. Escalations, proposals still waiting and rejected ones decide nothing.
+_DECIDING = Q(
+    outcome__in=[Outcome.UPHELD, Outcome.OVERTURNED, Outcome.MODIFIED], needs_approval=False
+) | Q(outcome=Outcome.APPROVED)
+
+
+def appeal_answer(appeal: Appeal) -> Answer | None:
+    """The appeal's answer, if it is decided. An approved proposal answers with the proposal's
+    outcome and reason (the reason the reversal also states), decided when it was approved."""
+    review = (
+        Review.objects.filter(_DECIDING, appeal=appeal)
+        .select_related("reversal", "approves")
         .order_by("-decided_at", "-id")
         .first()
+    )
+    if review is None:
+        return None
+    decided = review if review.approves is None else review.approves
+    return Answer(
+        outcome=decided.outcome,
+        reason=decided.reason,
+        decided_at=review.decided_at,
+        reversal=review.reversal,
     )
 
 
 def was_escalated(appeal: Appeal) -> bool:
-    return Review.objects.filter(appeal=appeal, outcome=Outcome.ESCALATED).exists()
+    """Passed to a senior reviewer: escalated, or a proposed outcome a second reviewer
+    rejected (a senior then decides anew)."""
+    return Review.objects.filter(
+        appeal=appeal, outcome__in=[Outcome.ESCALATED, Outcome.REJECTED]
+    ).exists()

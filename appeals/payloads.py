@@ -56,11 +56,18 @@ def appeal_reviewed_payload(
     decided_at: datetime,
     reason_sha256: str,
     reversal: uuid.UUID | None,
+    proposal: int | None = None,
+    approval_reason_sha256: str | None = None,
 ) -> tuple[EntryType, bytes]:
     """An APPEAL_DECIDED entry, or APPEAL_ESCALATED for outcome "escalated".
 
     The reason itself stays off the log: its SHA-256 lets the appellant, who was shown the
     reason, prove what they were told.
+
+    An approved proposal (second approval) is decided by the approver (`reviewer_id`) with the
+    proposal's outcome and reason (`reason_sha256`, what the appellant reads); `proposal` is
+    the APPEAL_PROPOSED entry's index and `approval_reason_sha256` the digest of the
+    approver's own reason. Both keys appear only then, so earlier entries rebuild unchanged.
     """
     escalated = outcome == "escalated"
     entry_type = EntryType.APPEAL_ESCALATED if escalated else EntryType.APPEAL_DECIDED
@@ -76,4 +83,60 @@ def appeal_reviewed_payload(
     if not escalated:
         body["outcome"] = outcome
         body["reversal"] = None if reversal is None else str(reversal)
+    if proposal is not None:
+        body["proposal"] = proposal
+        body["approval_reason_sha256"] = approval_reason_sha256
     return entry_type, canonical_json(body)
+
+
+def appeal_proposed_payload(
+    *,
+    appeal: uuid.UUID,
+    decision: uuid.UUID,
+    platform: str,
+    outcome: str,
+    reviewer_id: int,
+    proposed_at: datetime,
+    reason_sha256: str,
+) -> bytes:
+    """An APPEAL_PROPOSED entry: a high-impact outcome one reviewer proposed, which takes
+    effect only when a second, different reviewer approves it (an APPEAL_DECIDED entry naming
+    this one's index) and never if one rejects it (APPEAL_PROPOSAL_REJECTED)."""
+    return canonical_json(
+        {
+            "type": EntryType.APPEAL_PROPOSED.value,
+            "appeal": str(appeal),
+            "decision": str(decision),
+            "platform": platform,
+            "reviewer": reviewer_pseudonym(platform=platform, reviewer_id=reviewer_id),
+            "outcome": outcome,
+            "reason_sha256": reason_sha256,
+            "proposed_at": proposed_at.astimezone(UTC).isoformat(),
+        }
+    )
+
+
+def appeal_proposal_rejected_payload(
+    *,
+    appeal: uuid.UUID,
+    decision: uuid.UUID,
+    platform: str,
+    reviewer_id: int,
+    rejected_at: datetime,
+    reason_sha256: str,
+    proposal: int,
+) -> bytes:
+    """An APPEAL_PROPOSAL_REJECTED entry: the second reviewer refused the proposal at log index
+    `proposal`; the appeal goes to a senior reviewer, who decides it anew."""
+    return canonical_json(
+        {
+            "type": EntryType.APPEAL_PROPOSAL_REJECTED.value,
+            "appeal": str(appeal),
+            "decision": str(decision),
+            "platform": platform,
+            "reviewer": reviewer_pseudonym(platform=platform, reviewer_id=reviewer_id),
+            "reason_sha256": reason_sha256,
+            "rejected_at": rejected_at.astimezone(UTC).isoformat(),
+            "proposal": proposal,
+        }
+    )

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 
-from appeals.models import Appeal, ItemState, Review, Reviewer, ReviewItem, ReviewQueue
+from appeals.models import (
+    Appeal,
+    AppealStatus,
+    ItemState,
+    Outcome,
+    Review,
+    Reviewer,
+    ReviewItem,
+    ReviewQueue,
+)
 from moderation.models import Decision, PlatformMember
 
 
@@ -124,3 +135,57 @@ def decisions_per_reviewer(
         .annotate(n=Count("id"))
         .order_by("reviewer__user__username", "outcome")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SeniorOverturns:
+    """One reviewer's proposed high-impact outcomes and how the senior level answered them."""
+
+    reviewer_id: int
+    # Outcomes they proposed for a second approval.
+    proposals: int
+    # Of those, rejected by the second reviewer (the appeal then goes to a senior).
+    rejected: int
+    # Of the rejected ones, appeals a senior has since decided with another outcome.
+    overturned: int
+
+
+def overturned_at_senior_level(
+    platform_ids: Iterable[int] | None = None,
+) -> dict[int, SeniorOverturns]:
+    """Per reviewer (by id), their appeal decisions later overturned at the senior level, in
+    one grouped query.
+
+    Only proposals can be: an appeal decided at once is done and never decided again, while a
+    proposed high-impact outcome that the second reviewer rejects goes to a senior, who decides
+    anew (appeals.services.answer_proposal). A proposal counts as overturned once that appeal
+    is decided with an outcome other than the one proposed; rejected proposals whose appeal is
+    still undecided, or decided the same way, count as rejected only.
+    """
+    proposals = Review.objects.filter(needs_approval=True, reviewer__isnull=False)
+    if platform_ids is not None:
+        proposals = proposals.filter(item__queue__platform_id__in=list(platform_ids))
+    rejected = Q(answer__outcome=Outcome.REJECTED)
+    decided = [AppealStatus.UPHELD, AppealStatus.OVERTURNED, AppealStatus.MODIFIED]
+    rows = (
+        proposals.values("reviewer_id")
+        .annotate(
+            proposals=Count("id"),
+            rejected=Count("id", filter=rejected),
+            # An appeal's decided statuses are the outcomes' own values.
+            overturned=Count(
+                "id",
+                filter=rejected & Q(appeal__status__in=decided) & ~Q(appeal__status=F("outcome")),
+            ),
+        )
+        .order_by("reviewer_id")
+    )
+    return {
+        row["reviewer_id"]: SeniorOverturns(
+            reviewer_id=row["reviewer_id"],
+            proposals=row["proposals"],
+            rejected=row["rejected"],
+            overturned=row["overturned"],
+        )
+        for row in rows
+    }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,14 +27,27 @@ from appeals.models import (
     ReviewItem,
     ReviewQueue,
 )
-from appeals.payloads import appeal_filed_payload, appeal_reviewed_payload
+from appeals.payloads import (
+    appeal_filed_payload,
+    appeal_proposal_rejected_payload,
+    appeal_proposed_payload,
+    appeal_reviewed_payload,
+)
 from ledger.log import append_entries
 from ledger.models import EntryType
 from moderation import trail, webhooks
 from moderation.models import Decision, Platform, PlatformMember
 from moderation.schemas import NOTIFIED_SOURCES
 from moderation.services import DecisionsRejected, Measure, ReversalRefused, reverse_decision
-from moderation.vocabulary import CHANGING_TYPES, Action
+from moderation.vocabulary import (
+    CHANGING_TYPES,
+    AccountAction,
+    Action,
+    Monetary,
+    Provision,
+    Source,
+    Visibility,
+)
 
 MAX_REASON_LENGTH = 5000
 
@@ -414,6 +430,10 @@ def _may_review(reviewer: Reviewer, item: ReviewItem) -> None:
         raise ReviewRefused("already_reviewed", "You already reviewed this item.")
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _write_review(
     *,
     item: ReviewItem,
@@ -422,19 +442,25 @@ def _write_review(
     reason: str,
     at: datetime,
     reversal: Decision | None = None,
+    approves: Review | None = None,
 ) -> Review:
+    """An APPEAL_DECIDED or APPEAL_ESCALATED review with its entry. With `approves`, the
+    approval of that proposal (outcome "approved"): its entry decides the appeal with the
+    proposal's outcome and reason digest, and names the proposal's entry."""
     appeal = item.appeal
-    assert appeal is not None  # the only kind of item so far
-    reason_sha256 = hashlib.sha256(reason.encode()).hexdigest()
+    assert appeal is not None  # audit items are labelled by appeals.labels, not here
+    reason_sha256 = _sha256(reason)
     entry_type, payload = appeal_reviewed_payload(
         appeal=appeal.public_id,
         decision=item.decision.public_id,
         platform=item.decision.platform.slug,
-        outcome=outcome,
+        outcome=outcome if approves is None else approves.outcome,
         reviewer_id=None if reviewer is None else reviewer.pk,
         decided_at=at,
-        reason_sha256=reason_sha256,
+        reason_sha256=reason_sha256 if approves is None else approves.reason_sha256,
         reversal=None if reversal is None else reversal.public_id,
+        proposal=None if approves is None else approves.log_entry_id,
+        approval_reason_sha256=None if approves is None else reason_sha256,
     )
     (appended,) = append_entries([(entry_type, payload)])
     return Review.objects.create(
@@ -446,11 +472,198 @@ def _write_review(
         reason_sha256=reason_sha256,
         decided_at=at,
         reversal=reversal,
+        approves=approves,
         log_entry_id=appended.index,
     )
 
 
 DECIDING_OUTCOMES = (Outcome.UPHELD, Outcome.OVERTURNED, Outcome.MODIFIED)
+# A second reviewer's answers to a proposed outcome (answer_proposal).
+ANSWERS = (Outcome.APPROVED, Outcome.REJECTED)
+
+
+def needs_second_approval(decision: Decision, outcome: str) -> bool:
+    """Whether this appeal outcome is high-impact, and so takes effect only once a second,
+    different reviewer approves it: upholding an account termination (the person stays cut
+    off from the service), or overturning or modifying a decision taken on a legal order (a
+    court's or an authority's order that one reviewer alone should not set aside)."""
+    if outcome == Outcome.UPHELD:
+        return decision.action == Action.ACCOUNT_TERMINATION
+    if outcome in (Outcome.OVERTURNED, Outcome.MODIFIED):
+        return decision.source_type == Source.LEGAL_ORDER
+    return False
+
+
+# --- a modification's measure, kept as JSON on its proposal until the approval ---------------
+
+_MEASURE_CHOICES: dict[str, Any] = {
+    "decision_monetary": Monetary,
+    "decision_provision": Provision,
+    "decision_account": AccountAction,
+}
+
+
+def measure_json(measure: Measure) -> dict[str, Any]:
+    """`measure` as Review.measure stores it: every field by name, choices by their value,
+    dates in ISO form (measure_from_json reads it back equal)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return getattr(value, "value", value)
+
+    return {f.name: plain(getattr(measure, f.name)) for f in dataclasses.fields(Measure)}
+
+
+def measure_from_json(data: dict[str, Any]) -> Measure:
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(Measure):
+        value = data.get(field.name)
+        if value is None:
+            continue
+        if field.name == "decision_visibility":
+            value = tuple(Visibility(v) for v in value)
+        elif field.name in _MEASURE_CHOICES:
+            value = _MEASURE_CHOICES[field.name](value)
+        elif field.name.startswith("end_date_"):
+            value = dt.date.fromisoformat(value)
+        fields[field.name] = value
+    return Measure(**fields)
+
+
+# --- deciding -----------------------------------------------------------------------------
+
+
+def _reverse(
+    *,
+    decision: Decision,
+    reason: str,
+    moderator: Any,
+    measure: Measure | None,
+    at: datetime,
+    actor: Any = None,
+) -> Decision:
+    """Record the overturn (or, with `measure`, the modification) in `moderation`."""
+    try:
+        recorded = reverse_decision(
+            decision=decision,
+            reason=reason,
+            moderator=moderator,
+            measure=measure,
+            decided_at=at,
+            actor=actor,
+        )
+    except ReversalRefused as exc:
+        raise ReviewRefused("invalid", exc.message, {"outcome": [exc.message]}) from exc
+    except DecisionsRejected as exc:
+        raise ReviewRefused(
+            "invalid", "The measure is not valid.", {"measure": _flatten(exc)}
+        ) from exc
+    return Decision.objects.get(public_id=recorded.public_id)
+
+
+class _Rehearsed(Exception):
+    """Rolls a rehearsed reversal back (_rehearse_reversal)."""
+
+
+def _rehearse_reversal(
+    *, decision: Decision, reason: str, moderator: Any, measure: Measure | None, at: datetime
+) -> None:
+    """Record the reversal a proposal asks for, and roll it back at once.
+
+    A proposal whose effect the approval could not record (a measure that is not lighter or
+    not valid, a decision already reversed) is refused now, to the reviewer who can correct
+    it, rather than later to the approver, who could only reject it. The rehearsal goes
+    through `reverse_decision` itself, so the proposal is checked by exactly the rules its
+    approval meets. The caller holds the platform's write lock (taken outside the savepoint,
+    so rolling the savepoint back does not release it); the log's head and every row the
+    rehearsal wrote are rolled back with the savepoint, and Django drops the on_commit
+    callbacks it registered.
+    """
+    try:
+        with transaction.atomic():
+            _reverse(decision=decision, reason=reason, moderator=moderator, measure=measure, at=at)
+            raise _Rehearsed
+    except _Rehearsed:
+        pass
+
+
+def _decided(
+    *,
+    item: ReviewItem,
+    reviewer: Reviewer,
+    outcome: str,
+    reason: str,
+    at: datetime,
+    reversal: Decision | None,
+    proposal: Review | None = None,
+) -> Review:
+    """Write what deciding an appeal writes: the review and its APPEAL_DECIDED entry, the
+    appeal's status, the item done, the appeal.decided webhook and the audit row.
+
+    `outcome` is the appeal's outcome. Without `proposal`, `reason` is the deciding reviewer's
+    and the appellant's answer. With it, the review written is the approval (its own `reason`
+    stays with it), and the appellant is told the proposal's reason, which the reversal
+    already carries as its statement.
+    """
+    appeal = item.appeal
+    assert appeal is not None
+    review = _write_review(
+        item=item,
+        reviewer=reviewer,
+        outcome=outcome if proposal is None else Outcome.APPROVED,
+        reason=reason,
+        at=at,
+        reversal=reversal,
+        approves=proposal,
+    )
+    told, told_sha256 = (
+        (reason, review.reason_sha256)
+        if proposal is None
+        else (proposal.reason, proposal.reason_sha256)
+    )
+    appeal.status = outcome
+    appeal.save(update_fields=["status"])
+    _unclaim(item, state=ItemState.DONE)
+    item.closed_at = at
+    item.proposal = None
+    fields = [*_CLAIM_FIELDS, "closed_at", "proposal"]
+    if item.breached_at is None and at > item.due_at:
+        item.breached_at = at
+        fields.append("breached_at")
+    item.save(update_fields=fields)
+    webhooks.enqueue(
+        platform=item.decision.platform_id,
+        event_type="appeal.decided",
+        data={
+            "appeal": str(appeal.public_id),
+            "decision": str(item.decision.public_id),
+            "puid": item.decision.puid,
+            "appellant": appeal.appellant,
+            "outcome": outcome,
+            "reason": told,
+            "reason_sha256": told_sha256,
+            "decided_at": at.isoformat(),
+            "reversal": None if reversal is None else str(reversal.public_id),
+            "log_index": review.log_entry_id,
+        },
+        now=at,
+    )
+    details: dict[str, Any] = {"outcome": outcome, "item": item.pk, "review": review.pk}
+    if proposal is not None:
+        details["approves"] = proposal.pk
+    trail.record(
+        actor=reviewer.user,
+        action="appeal.decided",
+        object_type="appeal",
+        object_id=appeal.public_id,
+        platform=item.decision.platform_id,
+        details=details,
+        at=at,
+    )
+    return review
 
 
 @transaction.atomic
@@ -471,6 +684,11 @@ def resolve_appeal(
     through `reverse_decision` (which takes subject, ground and category from the original);
     the reviewer's reason becomes that decision's public statement. A notifier's appeal that
     succeeds records nothing here: the platform, told by webhook, takes the new decision.
+
+    A high-impact outcome (needs_second_approval) is only proposed: the returned review has
+    `needs_approval` set and an APPEAL_PROPOSED entry, nothing is reversed yet, the appeal
+    waits (awaiting_approval) and the item goes back to its queue for a second, different
+    reviewer to approve or reject (answer_proposal).
     """
     at = _aware(now)
     errors: dict[str, list[str]] = {}
@@ -491,11 +709,18 @@ def resolve_appeal(
     _check_version(locked, version)
     _may_review(reviewer, locked)
     appeal = locked.appeal
-    assert appeal is not None
-    reverses = outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT
-    # Exclusive when reverse_decision will take it anyway: a KEY SHARE first and an upgrade
-    # later, in two transactions at once, would deadlock on each other.
-    _lock_platform(locked.decision.platform_id, exclusive=reverses)
+    if locked.kind != ItemKind.APPEAL or appeal is None:
+        raise ReviewRefused(
+            "invalid",
+            "This item is not an appeal.",
+            {"outcome": ["An audit item is labelled correct or incorrect, not decided."]},
+        )
+    if locked.proposal_id is not None:
+        raise ReviewRefused(
+            "invalid",
+            "An outcome proposed for this appeal waits for a second reviewer's approval.",
+            {"outcome": ["Approve or reject the proposed outcome (approved or rejected)."]},
+        )
     if appeal.appellant == Appellant.NOTIFIER and outcome == Outcome.MODIFIED:
         raise ReviewRefused(
             "invalid",
@@ -507,61 +732,208 @@ def resolve_appeal(
                 ]
             },
         )
+    reverses = outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT
+    # Exclusive when reverse_decision will take it anyway: a KEY SHARE first and an upgrade
+    # later, in two transactions at once, would deadlock on each other.
+    _lock_platform(locked.decision.platform_id, exclusive=reverses)
+    if needs_second_approval(locked.decision, outcome):
+        return _propose(
+            item=locked,
+            reviewer=reviewer,
+            outcome=outcome,
+            reason=reason,
+            measure=measure,
+            at=at,
+            reverses=reverses,
+        )
 
     reversal = None
     if reverses:
-        try:
-            recorded = reverse_decision(
-                decision=locked.decision,
-                reason=reason,
-                moderator=reviewer.user,
-                measure=measure if outcome == Outcome.MODIFIED else None,
-                decided_at=at,
-            )
-        except ReversalRefused as exc:
-            raise ReviewRefused("invalid", exc.message, {"outcome": [exc.message]}) from exc
-        except DecisionsRejected as exc:
-            raise ReviewRefused(
-                "invalid", "The measure is not valid.", {"measure": _flatten(exc)}
-            ) from exc
-        reversal = Decision.objects.get(public_id=recorded.public_id)
-
-    review = _write_review(
+        reversal = _reverse(
+            decision=locked.decision,
+            reason=reason,
+            moderator=reviewer.user,
+            measure=measure if outcome == Outcome.MODIFIED else None,
+            at=at,
+        )
+    return _decided(
         item=locked, reviewer=reviewer, outcome=outcome, reason=reason, at=at, reversal=reversal
     )
-    appeal.status = outcome
-    appeal.save(update_fields=["status"])
-    _unclaim(locked, state=ItemState.DONE)
-    locked.closed_at = at
-    fields = [*_CLAIM_FIELDS, "closed_at"]
-    if locked.breached_at is None and at > locked.due_at:
-        locked.breached_at = at
-        fields.append("breached_at")
-    locked.save(update_fields=fields)
-    webhooks.enqueue(
-        platform=locked.decision.platform_id,
-        event_type="appeal.decided",
-        data={
-            "appeal": str(appeal.public_id),
-            "decision": str(locked.decision.public_id),
-            "puid": locked.decision.puid,
-            "appellant": appeal.appellant,
-            "outcome": outcome,
-            "reason": reason,
-            "reason_sha256": review.reason_sha256,
-            "decided_at": at.isoformat(),
-            "reversal": None if reversal is None else str(reversal.public_id),
-            "log_index": review.log_entry_id,
-        },
-        now=at,
+
+
+def _propose(
+    *,
+    item: ReviewItem,
+    reviewer: Reviewer,
+    outcome: str,
+    reason: str,
+    measure: Measure | None,
+    at: datetime,
+    reverses: bool,
+) -> Review:
+    """Record a high-impact outcome as a proposal (resolve_appeal, with the platform locked)."""
+    appeal = item.appeal
+    assert appeal is not None
+    if reverses:
+        _rehearse_reversal(
+            decision=item.decision, reason=reason, moderator=reviewer.user, measure=measure, at=at
+        )
+    reason_sha256 = _sha256(reason)
+    payload = appeal_proposed_payload(
+        appeal=appeal.public_id,
+        decision=item.decision.public_id,
+        platform=item.decision.platform.slug,
+        outcome=outcome,
+        reviewer_id=reviewer.pk,
+        proposed_at=at,
+        reason_sha256=reason_sha256,
     )
+    (appended,) = append_entries([(EntryType.APPEAL_PROPOSED, payload)])
+    proposal = Review.objects.create(
+        item=item,
+        appeal=appeal,
+        reviewer=reviewer,
+        outcome=outcome,
+        reason=reason,
+        reason_sha256=reason_sha256,
+        decided_at=at,
+        needs_approval=True,
+        measure=None if measure is None else measure_json(measure),
+        log_entry_id=appended.index,
+    )
+    appeal.status = AppealStatus.AWAITING_APPROVAL
+    appeal.save(update_fields=["status"])
+    # Back to the queue for anyone else who may take it: the proposer cannot (one review per
+    # reviewer), and an item escalated to seniors stays with them.
+    _unclaim(item)
+    item.proposal = proposal
+    item.save(update_fields=[*_CLAIM_FIELDS, "proposal"])
     trail.record(
         actor=reviewer.user,
-        action="appeal.decided",
+        action="appeal.proposed",
         object_type="appeal",
         object_id=appeal.public_id,
-        platform=locked.decision.platform_id,
-        details={"outcome": outcome, "item": locked.pk, "review": review.pk},
+        platform=item.decision.platform_id,
+        details={"outcome": outcome, "item": item.pk, "review": proposal.pk},
+        at=at,
+    )
+    return proposal
+
+
+@transaction.atomic
+def answer_proposal(
+    *,
+    reviewer: Reviewer,
+    item: ReviewItem | int,
+    version: int,
+    approve: bool,
+    reason: str,
+    now: datetime | None = None,
+) -> Review:
+    """Approve or reject the outcome proposed on the item the reviewer holds.
+
+    Commits only with the reviewer's unexpired lease and the `version` they read, and never
+    by the proposer (they already reviewed the item: "already_reviewed"; the claim refuses
+    them too). An approval ("approved", `approves` the proposal) makes the proposal take
+    effect exactly as resolve_appeal would have: the reversal or modification (with the
+    proposal's reason as its statement and its kept measure), the appeal's outcome, the item
+    done, the appeal.decided webhook; its APPEAL_DECIDED entry carries the proposal's outcome
+    and entry index. A rejection ("rejected", APPEAL_PROPOSAL_REJECTED) puts the appeal back
+    in review and the item back in its queue for seniors only, without the proposal: a senior
+    who is neither of the two decides anew.
+    """
+    at = _aware(now)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(approve, bool):
+        errors["outcome"] = [f"Must be one of {', '.join(ANSWERS)}."]
+    if problems := _reason_errors(reason):
+        errors["reason"] = problems
+    if problems := _version_errors(version):
+        errors["version"] = problems
+    if errors:
+        raise ReviewRefused("invalid", "The answer is incomplete.", errors)
+
+    locked = _held(reviewer, item, at)
+    _check_version(locked, version)
+    _may_review(reviewer, locked)
+    appeal = locked.appeal
+    if locked.proposal_id is None or appeal is None:
+        raise ReviewRefused(
+            "invalid",
+            "No proposed outcome waits on this item.",
+            {"outcome": ["Nothing to approve or reject here: decide the item instead."]},
+        )
+    proposal = Review.objects.select_related("reviewer__user").get(pk=locked.proposal_id)
+    assert proposal.reviewer is not None and proposal.log_entry_id is not None
+    if not approve:
+        return _reject(item=locked, reviewer=reviewer, proposal=proposal, reason=reason, at=at)
+
+    reverses = proposal.outcome != Outcome.UPHELD and appeal.appellant == Appellant.SUBJECT
+    _lock_platform(locked.decision.platform_id, exclusive=reverses)
+    reversal = None
+    if reverses:
+        reversal = _reverse(
+            decision=locked.decision,
+            reason=proposal.reason,
+            # The proposer decided the change and wrote its statement; the approver let it
+            # take effect, and the audit trail names them.
+            moderator=proposal.reviewer.user,
+            measure=None if proposal.measure is None else measure_from_json(proposal.measure),
+            at=at,
+            actor=reviewer.user,
+        )
+    return _decided(
+        item=locked,
+        reviewer=reviewer,
+        outcome=proposal.outcome,
+        reason=reason,
+        at=at,
+        reversal=reversal,
+        proposal=proposal,
+    )
+
+
+def _reject(
+    *, item: ReviewItem, reviewer: Reviewer, proposal: Review, reason: str, at: datetime
+) -> Review:
+    appeal = item.appeal
+    assert appeal is not None and proposal.log_entry_id is not None
+    _lock_platform(item.decision.platform_id, exclusive=False)
+    reason_sha256 = _sha256(reason)
+    payload = appeal_proposal_rejected_payload(
+        appeal=appeal.public_id,
+        decision=item.decision.public_id,
+        platform=item.decision.platform.slug,
+        reviewer_id=reviewer.pk,
+        rejected_at=at,
+        reason_sha256=reason_sha256,
+        proposal=proposal.log_entry_id,
+    )
+    (appended,) = append_entries([(EntryType.APPEAL_PROPOSAL_REJECTED, payload)])
+    review = Review.objects.create(
+        item=item,
+        appeal=appeal,
+        reviewer=reviewer,
+        outcome=Outcome.REJECTED,
+        reason=reason,
+        reason_sha256=reason_sha256,
+        decided_at=at,
+        approves=proposal,
+        log_entry_id=appended.index,
+    )
+    appeal.status = AppealStatus.IN_REVIEW
+    appeal.save(update_fields=["status"])
+    _unclaim(item)
+    item.proposal = None
+    item.senior_only = True
+    item.save(update_fields=[*_CLAIM_FIELDS, "proposal", "senior_only"])
+    trail.record(
+        actor=reviewer.user,
+        action="appeal.proposal_rejected",
+        object_type="appeal",
+        object_id=appeal.public_id,
+        platform=item.decision.platform_id,
+        details={"item": item.pk, "review": review.pk, "proposal": proposal.pk},
         at=at,
     )
     return review

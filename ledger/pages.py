@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from appeals.models import MAX_STATEMENT_LENGTH, Appeal, AppealStatus, Appellant
-from appeals.notice import Holder, decisive_review, holder_of, own_appeal, was_escalated
+from appeals.notice import Holder, appeal_answer, holder_of, own_appeal, was_escalated
 from appeals.services import AppealRejected, appeal_window_closes, file_appeal
 from ledger import log
 from moderation.models import Decision
@@ -408,6 +408,8 @@ class AppealView:
     reversal_link: str | None = None
     escalated: bool = False
     overdue: bool = False
+    # A reviewer proposed a high-impact outcome; it waits for a second reviewer's approval.
+    awaiting_approval: bool = False
 
 
 def _notice_link(decision: Decision, holder: Holder) -> str | None:
@@ -429,16 +431,15 @@ def _change_verb(decision: Decision) -> str:
 
 def appeal_view(appeal: Appeal, holder: Holder, now: dt.datetime) -> AppealView:
     view = AppealView(appeal=appeal, status=appeal.get_status_display())
-    review = decisive_review(appeal)
-    if review is not None:
-        view.outcome = _OUTCOMES[Appellant(holder.appellant)].get(
-            AppealStatus(review.outcome), review.get_outcome_display()
-        )
-        view.reason = review.reason
-        view.decided_at = review.decided_at
-        if review.reversal is not None:
-            view.reversal_link = _notice_link(review.reversal, holder)
+    answer = appeal_answer(appeal)
+    if answer is not None:
+        view.outcome = _OUTCOMES[Appellant(holder.appellant)][AppealStatus(answer.outcome)]
+        view.reason = answer.reason
+        view.decided_at = answer.decided_at
+        if answer.reversal is not None:
+            view.reversal_link = _notice_link(answer.reversal, holder)
     else:
+        view.awaiting_approval = appeal.status == AppealStatus.AWAITING_APPROVAL
         view.escalated = was_escalated(appeal)
         view.overdue = now > appeal.deadline_at
     return view
