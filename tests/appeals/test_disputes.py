@@ -1,0 +1,639 @@
+"""Out-of-court disputes (DSA Article 21): a referral, the body's ruling and whether the
+platform implemented it, each an append-only row bound to its log entry; refused input names
+every problem and writes nothing; the counts are checked against hand-computed values."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from appeals import disputes
+from appeals.disputes import (
+    DisputeRejected,
+    dispute_counts,
+    record_implementation,
+    record_ruling,
+    refer_dispute,
+)
+from appeals.models import Dispute, DisputeImplementation, DisputeRuling
+from ledger.audit import audit_log
+from ledger.db import append_only_models
+from ledger.models import EntryType, LogEntry
+from moderation import services
+from moderation.models import ApiKey, AuditEvent, Decision, Platform
+from tests.concurrency import at_once, failures
+from tests.factories import as_input, decision_payload, human_payload
+
+pytestmark = pytest.mark.django_db
+
+DECIDED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+BODY = "Appeals Centre Europe"
+ACTOR = "tests"
+
+
+def record(platform: Platform, body: dict[str, Any]) -> Decision:
+    recorded = services.record_decision(platform=platform, decision=as_input(body))
+    return Decision.objects.get(public_id=recorded.public_id)
+
+
+@pytest.fixture
+def shadowban(platform: Platform, model_v1: Any) -> Decision:
+    return record(platform, decision_payload(decided_at=DECIDED.isoformat()))
+
+
+@pytest.fixture
+def removal_on_notice(platform: Platform) -> Decision:
+    return record(platform, human_payload(decided_at=DECIDED.isoformat()))
+
+
+def refer(decision: Decision, **overrides: Any) -> Dispute:
+    kwargs: dict[str, Any] = {
+        "decision": decision,
+        "complainant": "subject",
+        "body": BODY,
+        "referred_at": DECIDED + timedelta(days=3),
+        "actor": ACTOR,
+        "now": NOW,
+    }
+    kwargs.update(overrides)
+    return refer_dispute(**kwargs)
+
+
+def writes() -> tuple[int, ...]:
+    return (
+        LogEntry.objects.count(),
+        Dispute.objects.count(),
+        DisputeRuling.objects.count(),
+        DisputeImplementation.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+def refused(call: Any, **kwargs: Any) -> DisputeRejected:
+    before = writes()
+    with pytest.raises(DisputeRejected) as caught:
+        call(**kwargs)
+    assert writes() == before
+    return caught.value
+
+
+def payload(index: int) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(LogEntry.objects.get(index=index).payload)
+    return loaded
+
+
+# --- the referral ----------------------------------------------------------------------------
+
+
+def test_a_referral_is_a_row_a_log_entry_and_an_audit_row(shadowban, platform):
+    dispute = refer(shadowban, body="  Appeals Centre Europe ")
+
+    assert dispute.body == "Appeals Centre Europe"  # surrounding spaces are not a new name
+    assert payload(dispute.log_entry_id) == {
+        "type": "dispute_referred",
+        "id": str(dispute.public_id),
+        "decision": str(shadowban.public_id),
+        "platform": "vidshare",
+        "complainant": "subject",
+        "body": "Appeals Centre Europe",
+        "referred_at": "2026-11-05T08:30:00+00:00",
+    }
+    assert LogEntry.objects.get(index=dispute.log_entry_id).entry_type == "dispute_referred"
+    event = AuditEvent.objects.get(action="dispute.referred")
+    assert (event.actor_label, event.object_id, event.platform_id) == (
+        ACTOR,
+        str(dispute.public_id),
+        platform.pk,
+    )
+
+
+def test_a_referral_names_every_problem_at_once_and_writes_nothing(shadowban):
+    error = refused(
+        refer_dispute,
+        decision=shadowban,
+        complainant="lawyer",
+        body="Appeals\x00Centre",
+        referred_at=NOW + timedelta(seconds=1),
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert error.code == "invalid"
+    assert error.errors == {
+        "complainant": ["Must be one of subject, notifier."],
+        "body": ["Contains a control character (a line break, a tab, a NUL...)."],
+        "referred_at": ["Must not be in the future (now is 2026-12-01T12:00:00+00:00)."],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("", "Name the certified dispute settlement body."),
+        ("   ", "Name the certified dispute settlement body."),
+        ("x" * 201, "At most 200 characters, got 201."),
+        ("Line\nbreak", "Contains a control character (a line break, a tab, a NUL...)."),
+        (42, "Must be text: the certified body's name."),
+    ],
+)
+def test_the_body_is_a_name(shadowban, body, problem):
+    error = refused(refer, decision=shadowban, body=body)
+
+    assert error.errors == {"body": [problem]}
+
+
+def test_a_referral_before_the_decision_or_without_a_zone_is_refused(shadowban):
+    early = refused(refer, decision=shadowban, referred_at=DECIDED - timedelta(minutes=1))
+    naive = refused(refer, decision=shadowban, referred_at=datetime(2026, 11, 5, 10, 0))
+    missing = refused(refer, decision=shadowban, referred_at=None)
+
+    assert early.errors == {
+        "referred_at": ["Must not be before the decision it disputes (2026-11-02T08:30:00+00:00)."]
+    }
+    assert naive.errors == {"referred_at": ["Give a time zone (Z or an offset such as +01:00)."]}
+    assert missing.errors == {"referred_at": ["Required."]}
+
+
+def test_the_decisions_own_time_and_now_are_both_allowed(shadowban):
+    at_decision = refer(shadowban, referred_at=DECIDED)
+    at_now = refer(shadowban, referred_at=NOW)
+
+    assert (at_decision.referred_at, at_now.referred_at) == (DECIDED, NOW)
+
+
+def test_only_a_decision_taken_on_a_notice_has_a_notifier_to_refer_it(shadowban, removal_on_notice):
+    error = refused(refer, decision=shadowban, complainant="notifier")
+    dispute = refer(removal_on_notice, complainant="notifier")
+
+    assert error.errors == {
+        "complainant": [
+            "This decision was not taken on a notice, so there is no notifier to refer it."
+        ]
+    }
+    assert dispute.complainant == "notifier"
+
+
+def test_the_same_referral_twice_is_a_conflict_but_another_body_is_a_new_dispute(shadowban):
+    first = refer(shadowban)
+    error = refused(refer, decision=shadowban)
+    other = refer(shadowban, body="User Rights GmbH")
+
+    assert error.code == "conflict"
+    assert error.errors == {
+        "dispute": [f"This referral is already recorded as dispute {first.public_id}."]
+    }
+    assert other.pk != first.pk
+
+
+def test_a_reversal_can_be_taken_to_a_body(platform, shadowban):
+    # Reversals cannot be appealed internally, but out-of-court settlement stays open.
+    reversal = services.reverse_decision(
+        decision=shadowban, reason="A person looked again.", decided_at=DECIDED + timedelta(days=1)
+    )
+    decision = Decision.objects.get(public_id=reversal.public_id)
+
+    assert refer(decision, referred_at=DECIDED + timedelta(days=2)).decision_id == decision.pk
+
+
+# --- the ruling ------------------------------------------------------------------------------
+
+
+def test_a_ruling_is_logged_once_and_a_second_is_a_conflict(shadowban):
+    dispute = refer(shadowban)
+    ruling = record_ruling(
+        dispute=dispute,
+        outcome="overturned",
+        decided_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert payload(ruling.log_entry_id) == {
+        "type": "dispute_decided",
+        "dispute": str(dispute.public_id),
+        "decision": str(shadowban.public_id),
+        "platform": "vidshare",
+        "outcome": "overturned",
+        "decided_at": "2026-11-20T15:00:00+00:00",
+    }
+    again = refused(
+        record_ruling, dispute=dispute, outcome="upheld", decided_at=NOW, actor=ACTOR, now=NOW
+    )
+    assert again.code == "conflict"
+    assert again.errors == {"dispute": ["The body's ruling of this dispute is already recorded."]}
+    assert AuditEvent.objects.filter(action="dispute.decided").count() == 1
+
+
+def test_a_ruling_names_every_problem_at_once(shadowban):
+    dispute = refer(shadowban)
+
+    error = refused(
+        record_ruling,
+        dispute=dispute,
+        outcome="partly",
+        decided_at=dispute.referred_at - timedelta(seconds=1),
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert error.errors == {
+        "outcome": ["Must be one of upheld, overturned, settled, withdrawn."],
+        "decided_at": ["Must not be before the referral (2026-11-05T08:30:00+00:00)."],
+    }
+    future = refused(
+        record_ruling,
+        dispute=dispute,
+        outcome="upheld",
+        decided_at=NOW + timedelta(days=1),
+        actor=ACTOR,
+        now=NOW,
+    )
+    assert future.errors == {
+        "decided_at": ["Must not be in the future (now is 2026-12-01T12:00:00+00:00)."]
+    }
+
+
+# --- the implementation ----------------------------------------------------------------------
+
+
+def test_implementation_comes_after_the_ruling_once(shadowban):
+    dispute = refer(shadowban)
+    ruled_at = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+    early = refused(
+        record_implementation,
+        dispute=dispute,
+        implemented=True,
+        implemented_at=ruled_at,
+        actor=ACTOR,
+        now=NOW,
+    )
+    record_ruling(dispute=dispute, outcome="overturned", decided_at=ruled_at, actor=ACTOR, now=NOW)
+    before_ruling = refused(
+        record_implementation,
+        dispute=dispute,
+        implemented=True,
+        implemented_at=ruled_at - timedelta(seconds=1),
+        actor=ACTOR,
+        now=NOW,
+    )
+    done = record_implementation(
+        dispute=dispute, implemented=True, implemented_at=ruled_at, actor=ACTOR, now=NOW
+    )
+    twice = refused(
+        record_implementation,
+        dispute=dispute,
+        implemented=False,
+        implemented_at=None,
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert (early.code, early.errors) == (
+        "conflict",
+        {"dispute": ["Record the body's ruling first: there is nothing to implement yet."]},
+    )
+    assert before_ruling.errors == {
+        "implemented_at": ["Must not be before the ruling (2026-11-20T15:00:00+00:00)."]
+    }
+    assert payload(done.log_entry_id) == {
+        "type": "dispute_implemented",
+        "dispute": str(dispute.public_id),
+        "decision": str(shadowban.public_id),
+        "platform": "vidshare",
+        "implemented": True,
+        "implemented_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert twice.code == "conflict"
+
+
+@pytest.mark.parametrize(
+    ("implemented", "implemented_at", "errors"),
+    [
+        (True, None, {"implemented_at": ["Say when the platform implemented the outcome."]}),
+        (
+            False,
+            datetime(2026, 11, 21, tzinfo=UTC),
+            {"implemented_at": ["Must be null when the outcome was not implemented."]},
+        ),
+        ("yes", None, {"implemented": ["Must be true or false."]}),
+        (
+            True,
+            NOW + timedelta(hours=1),
+            {"implemented_at": ["Must not be in the future (now is 2026-12-01T12:00:00+00:00)."]},
+        ),
+    ],
+)
+def test_implemented_at_is_given_exactly_when_implemented(
+    shadowban, implemented, implemented_at, errors
+):
+    dispute = refer(shadowban)
+    record_ruling(dispute=dispute, outcome="overturned", decided_at=NOW, actor=ACTOR, now=NOW)
+
+    error = refused(
+        record_implementation,
+        dispute=dispute,
+        implemented=implemented,
+        implemented_at=implemented_at,
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert (error.code, error.errors) == ("invalid", errors)
+
+
+def test_not_implemented_is_recorded_with_no_time(shadowban):
+    dispute = refer(shadowban)
+    record_ruling(dispute=dispute, outcome="overturned", decided_at=NOW, actor=ACTOR, now=NOW)
+
+    done = record_implementation(
+        dispute=dispute, implemented=False, implemented_at=None, actor=ACTOR, now=NOW
+    )
+
+    assert (done.implemented, done.implemented_at) == (False, None)
+    assert payload(done.log_entry_id)["implemented_at"] is None
+
+
+def test_a_withdrawn_dispute_has_nothing_to_implement(shadowban):
+    dispute = refer(shadowban)
+    record_ruling(dispute=dispute, outcome="withdrawn", decided_at=NOW, actor=ACTOR, now=NOW)
+
+    error = refused(
+        record_implementation,
+        dispute=dispute,
+        implemented=False,
+        implemented_at=None,
+        actor=ACTOR,
+        now=NOW,
+    )
+
+    assert error.errors == {
+        "dispute": ["The dispute was withdrawn: there is no outcome to implement."]
+    }
+
+
+def test_services_need_an_aware_now(shadowban):
+    with pytest.raises(ValueError, match="aware"):
+        refer(shadowban, now=datetime(2026, 12, 1, 12, 0))
+
+
+# --- bound to the log, append-only ---------------------------------------------------------
+
+
+def full_dispute(decision: Decision) -> Dispute:
+    dispute = refer(decision)
+    record_ruling(dispute=dispute, outcome="overturned", decided_at=NOW, actor=ACTOR, now=NOW)
+    record_implementation(
+        dispute=dispute, implemented=True, implemented_at=NOW, actor=ACTOR, now=NOW
+    )
+    return dispute
+
+
+def test_verify_log_rebuilds_every_dispute_entry(shadowban):
+    full_dispute(shadowban)
+    refer(shadowban, body="User Rights GmbH")
+
+    report = audit_log()
+
+    assert report.ok, report.problems
+    types = list(
+        LogEntry.objects.filter(entry_type__startswith="dispute").values_list(
+            "entry_type", flat=True
+        )
+    )
+    assert sorted(types) == sorted(
+        [
+            EntryType.DISPUTE_REFERRED,
+            EntryType.DISPUTE_DECIDED,
+            EntryType.DISPUTE_IMPLEMENTED,
+            EntryType.DISPUTE_REFERRED,
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "field"),
+    [
+        ("appeals_dispute", "body", "Another Body", "body"),
+        ("appeals_disputeruling", "outcome", "upheld", "outcome"),
+        (
+            "appeals_disputeimplementation",
+            "implemented_at",
+            "2026-11-30 00:00:00+00",
+            "implemented_at",
+        ),
+    ],
+)
+def test_verify_log_catches_a_row_edited_behind_the_triggers(
+    shadowban, capsys, table, column, value, field
+):
+    from tests.ledger.test_binding import sql
+
+    full_dispute(shadowban)
+    call_command("verify_log")
+    capsys.readouterr()
+
+    sql(f"UPDATE {table} SET {column} = %s", [value])
+
+    with pytest.raises(CommandError, match="first bad index"):
+        call_command("verify_log")
+    assert f"differs from its log entry in {field}" in capsys.readouterr().err
+
+
+def test_the_three_tables_are_append_only():
+    tables = {m._meta.db_table for m in append_only_models()}
+
+    assert {
+        "appeals_dispute",
+        "appeals_disputeruling",
+        "appeals_disputeimplementation",
+    } <= tables
+
+
+def raw(statement: str) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE appeals_dispute SET body = 'Another Body'",
+        "UPDATE appeals_dispute SET referred_at = referred_at - interval '1 day'",
+        "DELETE FROM appeals_dispute",
+        "UPDATE appeals_disputeruling SET outcome = 'upheld'",
+        "DELETE FROM appeals_disputeruling",
+        "UPDATE appeals_disputeimplementation SET implemented = false, implemented_at = NULL",
+        "DELETE FROM appeals_disputeimplementation",
+    ],
+)
+def test_raw_sql_cannot_change_or_delete_a_dispute_on_postgresql(shadowban, statement):
+    full_dispute(shadowban)
+    tables = ("appeals_dispute", "appeals_disputeruling", "appeals_disputeimplementation")
+    before = [raw(f"SELECT * FROM {table}") for table in tables]
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        raw(statement)
+
+    assert [raw(f"SELECT * FROM {table}") for table in tables] == before
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_rulings_at_once_record_exactly_one(flushable_append_only_tables, shadowban):
+    dispute = refer(shadowban)
+
+    def rule(outcome: str) -> Any:
+        return lambda: record_ruling(
+            dispute=Dispute.objects.get(pk=dispute.pk),
+            outcome=outcome,
+            decided_at=NOW,
+            actor=ACTOR,
+            now=NOW,
+        )
+
+    outcomes = at_once([rule("upheld"), rule("overturned"), rule("settled")])
+
+    assert len(failures(outcomes)) == 2
+    assert all(isinstance(f, DisputeRejected) and f.code == "conflict" for f in failures(outcomes))
+    assert DisputeRuling.objects.count() == 1
+    assert LogEntry.objects.filter(entry_type="dispute_decided").count() == 1
+    assert audit_log().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_referral_sent_twice_at_once_is_recorded_once(
+    flushable_append_only_tables, shadowban
+):
+    outcomes = at_once([lambda: refer(shadowban), lambda: refer(shadowban)])
+
+    assert len(failures(outcomes)) == 1
+    assert Dispute.objects.count() == 1
+    assert LogEntry.objects.filter(entry_type="dispute_referred").count() == 1
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+def test_counts_of_nothing():
+    assert dispute_counts() == {
+        "referred": 0,
+        "decided": {"upheld": 0, "overturned": 0, "settled": 0, "withdrawn": 0},
+        "decided_total": 0,
+        "awaiting_ruling": 0,
+        "implemented": 0,
+        "not_implemented": 0,
+        "awaiting_implementation": 0,
+        "median_days_to_ruling": None,
+    }
+
+
+def test_counts_by_hand(platform, shadowban):
+    other = services.create_platform(slug="clipshare", name="ClipShare")
+    other_decision = record(
+        other, human_payload(decided_at=DECIDED.isoformat(), model=None, model_version=None)
+    )
+    day = timedelta(days=1)
+    start = datetime(2026, 11, 3, tzinfo=UTC)
+
+    def dispute(
+        decision: Decision,
+        referred: datetime,
+        outcome: str | None,
+        ruled_after: float,
+        done: bool | None,
+    ) -> None:
+        d = refer(decision, referred_at=referred, body=f"Body {referred:%d%H%M}")
+        if outcome is None:
+            return
+        decided = referred + ruled_after * day
+        record_ruling(dispute=d, outcome=outcome, decided_at=decided, actor=ACTOR, now=NOW)
+        if done is not None:
+            record_implementation(
+                dispute=d,
+                implemented=done,
+                implemented_at=decided + day if done else None,
+                actor=ACTOR,
+                now=NOW,
+            )
+
+    # vidshare: six disputes referred on 3, 4, 5, 6, 7 and 8 November.
+    dispute(shadowban, start, "overturned", 10, True)  # 10 days, implemented
+    dispute(shadowban, start + day, "overturned", 4, False)  # 4 days, not implemented
+    dispute(shadowban, start + 2 * day, "upheld", 2.5, None)  # 2.5 days, awaiting
+    dispute(shadowban, start + 3 * day, "withdrawn", 1, None)  # 1 day, nothing to implement
+    dispute(shadowban, start + 4 * day, "settled", 6, True)  # 6 days, implemented
+    dispute(shadowban, start + 5 * day, None, 0, None)  # awaiting the ruling
+    # clipshare: one, overturned in 20 days and implemented.
+    dispute(other_decision, start, "overturned", 20, True)
+
+    # vidshare: rulings took 10, 4, 2.5, 1 and 6 days: the median is 4.
+    assert dispute_counts([platform.pk]) == {
+        "referred": 6,
+        "decided": {"upheld": 1, "overturned": 2, "settled": 1, "withdrawn": 1},
+        "decided_total": 5,
+        "awaiting_ruling": 1,
+        "implemented": 2,
+        "not_implemented": 1,
+        "awaiting_implementation": 1,
+        "median_days_to_ruling": 4.0,
+    }
+    # Both platforms: 10, 4, 2.5, 1, 6 and 20 days: the median is (4 + 6) / 2 = 5.
+    both = dispute_counts()
+    assert (both["referred"], both["implemented"], both["median_days_to_ruling"]) == (7, 3, 5.0)
+    # Referred from 5 November (included) to 7 November (excluded): the upheld and the
+    # withdrawn ones, ruled after 2.5 and 1 days.
+    window = dispute_counts([platform.pk], since=start + 2 * day, until=start + 4 * day)
+    assert window["referred"] == 2
+    assert window["decided"] == {"upheld": 1, "overturned": 0, "settled": 0, "withdrawn": 1}
+    assert window["median_days_to_ruling"] == 1.75
+    assert (
+        window["implemented"],
+        window["not_implemented"],
+        window["awaiting_implementation"],
+    ) == (0, 0, 1)
+
+
+def test_counts_take_one_query(platform, shadowban, django_assert_num_queries):
+    full_dispute(shadowban)
+
+    with django_assert_num_queries(1):
+        dispute_counts([platform.pk])
+
+
+# --- the notice page's reading -------------------------------------------------------------
+
+
+def test_the_notice_view_says_who_referred_it(removal_on_notice):
+    full_dispute(removal_on_notice)
+    refer(removal_on_notice, complainant="notifier", body="User Rights GmbH")
+
+    for_subject = disputes.disputes_for_notice(removal_on_notice, "subject")
+    for_notifier = disputes.disputes_for_notice(removal_on_notice, "notifier")
+
+    assert [v.by_holder for v in for_subject] == [True, False]
+    assert [v.by_holder for v in for_notifier] == [False, True]
+    first = for_subject[0]
+    assert first.outcome == "The body found the decision wrong: it should be reversed."
+    assert (first.implemented, first.implemented_at) == (True, NOW)
+    assert for_subject[1].outcome is None
+
+
+def test_an_api_key_can_be_the_actor(platform, shadowban):
+    _, key = services.issue_api_key(platform=platform, name="disputes")
+    api_key = ApiKey.objects.get(prefix=key.split("_")[1])
+
+    refer(shadowban, actor=api_key)
+
+    event = AuditEvent.objects.get(action="dispute.referred")
+    assert (event.actor_key_id, event.actor_label) == (api_key.pk, f"api key {api_key.prefix}")
