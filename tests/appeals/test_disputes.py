@@ -637,3 +637,252 @@ def test_an_api_key_can_be_the_actor(platform, shadowban):
 
     event = AuditEvent.objects.get(action="dispute.referred")
     assert (event.actor_key_id, event.actor_label) == (api_key.pk, f"api key {api_key.prefix}")
+
+
+# --- the API -------------------------------------------------------------------------------
+
+REFERRAL = {"complainant": "subject", "body": BODY, "referred_at": "2026-11-05T09:30:00+01:00"}
+
+
+def post_referral(api: Any, decision: Decision, **overrides: Any) -> Any:
+    body = {"decision": str(decision.public_id), **REFERRAL, **overrides}
+    return api.post("/api/v1/disputes", body, format="json")
+
+
+def test_the_api_records_a_referral_with_its_log_entry(api, shadowban):
+    response = post_referral(api, shadowban)
+
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    dispute = Dispute.objects.get()
+    entry = LogEntry.objects.get(index=dispute.log_entry_id)
+    assert data == {
+        "id": str(dispute.public_id),
+        "decision": str(shadowban.public_id),
+        "platform": "vidshare",
+        "complainant": "subject",
+        "body": BODY,
+        "referred_at": "2026-11-05T08:30:00Z",
+        "created_at": data["created_at"],
+        "log_index": entry.index,
+        "leaf_hash": bytes(entry.leaf_hash).hex(),
+        "status": "referred",
+        "ruling": None,
+        "implementation": None,
+    }
+    event = AuditEvent.objects.get(action="dispute.referred")
+    assert event.actor_key is not None and event.actor_key.platform_id == shadowban.platform_id
+
+
+def test_sending_the_same_referral_again_answers_the_one_recorded(api, shadowban):
+    first = post_referral(api, shadowban)
+    again = post_referral(api, shadowban, referred_at="2026-11-05T08:30:00Z")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Dispute.objects.count() == 1
+
+
+def test_the_api_names_every_problem_of_a_referral_at_once(api, shadowban):
+    before = writes()
+
+    response = api.post(
+        "/api/v1/disputes",
+        {
+            "decision": 17,
+            "complainant": "lawyer",
+            "body": "Appeals\x00Centre",
+            "referred_at": "2026-11-05T09:30:00",
+            "urgent": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"decision", "complainant", "body", "referred_at", "urgent"}
+    assert errors["referred_at"] == ["Give a time zone (Z or an offset such as +01:00)."]
+    assert errors["urgent"] == ["Unknown field."]
+    assert writes() == before
+
+
+def test_the_api_names_the_rules_between_fields_with_the_type_errors(api, shadowban):
+    before = writes()
+
+    response = post_referral(
+        api, shadowban, complainant="notifier", referred_at="2026-11-01T00:00:00Z", body=5
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["complainant"] == [
+        "This decision was not taken on a notice, so there is no notifier to refer it."
+    ]
+    assert errors["referred_at"] == [
+        "Must not be before the decision it disputes (2026-11-02T08:30:00+00:00)."
+    ]
+    assert list(errors["body"]) == ["Not a valid string."]
+    assert writes() == before
+
+
+@pytest.mark.parametrize(
+    "referred_at",
+    ["2999-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "yesterday", 20261105, None],
+)
+def test_out_of_range_and_malformed_times_are_a_400(api, shadowban, referred_at):
+    response = post_referral(api, shadowban, referred_at=referred_at)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["referred_at"]
+
+
+def test_another_platforms_decision_is_unknown(api, make_client, shadowban):
+    other = services.create_platform(slug="clipshare", name="ClipShare")
+    _, key = services.issue_api_key(platform=other, name="theirs")
+
+    response = post_referral(make_client(key), shadowban)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"decision": ["None of your decisions has this id."]}
+
+
+def test_the_api_needs_a_platform_key(shadowban):
+    from rest_framework.test import APIClient
+
+    anonymous = APIClient()
+
+    assert anonymous.get("/api/v1/disputes").status_code == 401
+    assert post_referral(anonymous, shadowban).status_code == 401
+
+
+def test_a_ruling_and_an_implementation_through_the_api(api, shadowban):
+    dispute_id = post_referral(api, shadowban).json()["id"]
+    base = f"/api/v1/disputes/{dispute_id}"
+
+    early = api.post(
+        f"{base}/implementation",
+        {"implemented": True, "implemented_at": "2026-11-21T09:00:00Z"},
+        format="json",
+    )
+    bad = api.post(
+        f"{base}/ruling",
+        {"outcome": "partly", "decided_at": "2026-11-04T00:00:00Z"},
+        format="json",
+    )
+    ruled = api.post(
+        f"{base}/ruling",
+        {"outcome": "overturned", "decided_at": "2026-11-20T15:30:00Z"},
+        format="json",
+    )
+    same = api.post(
+        f"{base}/ruling",
+        {"outcome": "overturned", "decided_at": "2026-11-20T16:30:00+01:00"},
+        format="json",
+    )
+    other = api.post(
+        f"{base}/ruling", {"outcome": "upheld", "decided_at": "2026-11-20T15:30:00Z"}, format="json"
+    )
+    missing_time = api.post(f"{base}/implementation", {"implemented": True}, format="json")
+    done = api.post(
+        f"{base}/implementation",
+        {"implemented": True, "implemented_at": "2026-11-21T09:00:00Z"},
+        format="json",
+    )
+
+    assert (early.status_code, early.json()["code"]) == (409, "conflict")
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == {
+        "outcome": ["Must be one of upheld, overturned, settled, withdrawn."],
+        "decided_at": ["Must not be before the referral (2026-11-05T08:30:00+00:00)."],
+    }
+    assert (ruled.status_code, same.status_code, other.status_code) == (201, 200, 409)
+    assert ruled.json()["status"] == "decided"
+    assert ruled.json()["ruling"]["outcome"] == "overturned"
+    assert ruled.json()["ruling"]["decided_at"] == "2026-11-20T15:30:00Z"
+    assert missing_time.status_code == 400
+    assert missing_time.json()["errors"] == {
+        "implemented_at": ["Say when the platform implemented the outcome."]
+    }
+    assert done.status_code == 201
+    data = done.json()
+    assert data["status"] == "implemented"
+    implementation = DisputeImplementation.objects.get()
+    assert data["implementation"] == {
+        "implemented": True,
+        "implemented_at": "2026-11-21T09:00:00Z",
+        "log_index": implementation.log_entry_id,
+        "leaf_hash": bytes(implementation.log_entry.leaf_hash).hex(),
+    }
+    assert api.get(base).json() == data
+    assert audit_log().ok
+
+
+def test_not_implemented_needs_no_time(api, shadowban):
+    dispute_id = post_referral(api, shadowban).json()["id"]
+    base = f"/api/v1/disputes/{dispute_id}"
+    api.post(
+        f"{base}/ruling",
+        {"outcome": "overturned", "decided_at": "2026-11-20T15:30:00Z"},
+        format="json",
+    )
+
+    response = api.post(f"{base}/implementation", {"implemented": False}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "not_implemented"
+    assert response.json()["implementation"]["implemented_at"] is None
+
+
+def test_the_list_is_the_platforms_own_and_filters_by_decision(
+    api, make_client, shadowban, removal_on_notice
+):
+    first = post_referral(api, shadowban).json()["id"]
+    second = post_referral(api, removal_on_notice, complainant="notifier").json()["id"]
+    other = services.create_platform(slug="clipshare", name="ClipShare")
+    _, key = services.issue_api_key(platform=other, name="theirs")
+    theirs = make_client(key)
+
+    everything = api.get("/api/v1/disputes").json()["results"]
+    one = api.get(f"/api/v1/disputes?decision={shadowban.public_id}").json()["results"]
+    bad = api.get("/api/v1/disputes?decision=not-a-uuid")
+
+    assert [d["id"] for d in everything] == [second, first]  # newest first
+    assert [d["id"] for d in one] == [first]
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["decision"]
+    assert theirs.get("/api/v1/disputes").json()["results"] == []
+    assert theirs.get(f"/api/v1/disputes/{first}").status_code == 404
+    ruling = theirs.post(
+        f"/api/v1/disputes/{first}/ruling",
+        {"outcome": "upheld", "decided_at": "2026-11-20T15:30:00Z"},
+        format="json",
+    )
+    assert ruling.status_code == 404
+    assert DisputeRuling.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "dispute_id", ["nope", "1", "00000000-0000-0000-0000-000000000000", "x" * 300]
+)
+def test_unknown_or_malformed_ids_are_a_json_404(api, dispute_id):
+    response = api.get(f"/api/v1/disputes/{dispute_id}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_the_schema_documents_the_dispute_operations(api):
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    paths = schema["paths"]
+    assert set(paths["/api/v1/disputes"]) >= {"get", "post"}
+    assert "get" in paths["/api/v1/disputes/{dispute_id}"]
+    assert "post" in paths["/api/v1/disputes/{dispute_id}/ruling"]
+    assert "post" in paths["/api/v1/disputes/{dispute_id}/implementation"]
+    out = schema["components"]["schemas"]["DisputeOut"]["properties"]
+    assert out["status"]["enum"] == [
+        "referred",
+        "decided",
+        "implemented",
+        "not_implemented",
+        "withdrawn",
+    ]
