@@ -886,3 +886,141 @@ def test_the_schema_documents_the_dispute_operations(api):
         "not_implemented",
         "withdrawn",
     ]
+
+
+# --- the admin -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moderator(platform: Platform) -> Any:
+    """A staff member of vidshare who may view and add disputes."""
+    from django.contrib.auth.models import Permission, User
+    from django.test import Client
+
+    from moderation.models import PlatformMember
+
+    user = User.objects.create_user("mona", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_dispute", "add_dispute", "view_decision"])
+    )
+    PlatformMember.objects.create(user=user, platform=platform)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_moderator_records_a_referral_ruling_and_implementation_in_the_admin(
+    moderator, shadowban
+):
+    from django.urls import reverse
+
+    add = moderator.post(
+        reverse("admin:appeals_dispute_add"),
+        {
+            "decision": str(shadowban.public_id),
+            "complainant": "subject",
+            "body": BODY,
+            "referred_at": "2026-11-05T08:30",
+        },
+    )
+    dispute = Dispute.objects.get()
+    assert add.status_code == 302
+    assert add["Location"] == reverse("admin:appeals_dispute_change", args=[dispute.pk])
+    assert dispute.referred_at == datetime(2026, 11, 5, 8, 30, tzinfo=UTC)
+
+    page = moderator.get(add["Location"]).content.decode()
+    ruling_url = reverse("admin:appeals_dispute_ruling", args=[dispute.pk])
+    assert ruling_url in page and BODY in page
+
+    bad = moderator.post(ruling_url, {"outcome": "overturned", "decided_at": "2026-11-04T00:00"})
+    assert bad.status_code == 400
+    assert "Must not be before the referral" in bad.content.decode()
+    ruled = moderator.post(ruling_url, {"outcome": "overturned", "decided_at": "2026-11-20T15:30"})
+    assert ruled.status_code == 302
+    again = moderator.post(ruling_url, {"outcome": "upheld", "decided_at": "2026-11-20T15:30"})
+    assert again.status_code == 409
+    assert "already recorded" in again.content.decode()
+
+    implementation_url = reverse("admin:appeals_dispute_implementation", args=[dispute.pk])
+    assert implementation_url in moderator.get(add["Location"]).content.decode()
+    done = moderator.post(
+        implementation_url, {"implemented": "yes", "implemented_at": "2026-11-21T09:00"}
+    )
+    assert done.status_code == 302
+    assert DisputeImplementation.objects.get().implemented_at == datetime(
+        2026, 11, 21, 9, 0, tzinfo=UTC
+    )
+    listing = moderator.get(reverse("admin:appeals_dispute_changelist")).content.decode()
+    assert "Decision overturned" in listing and "yes, 2026-11-21 09:00 UTC" in listing
+    actors = set(
+        AuditEvent.objects.filter(action__startswith="dispute.").values_list(
+            "actor_label", flat=True
+        )
+    )
+    assert actors == {"mona"}
+    assert audit_log().ok
+
+
+def test_the_admin_refusal_is_on_the_form_and_writes_nothing(moderator, shadowban):
+    from django.urls import reverse
+
+    before = writes()
+    response = moderator.post(
+        reverse("admin:appeals_dispute_add"),
+        {
+            "decision": str(shadowban.public_id),
+            "complainant": "notifier",
+            "body": BODY,
+            "referred_at": "2026-11-01T08:30",
+        },
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "there is no notifier to refer it" in page
+    assert "Must not be before the decision it disputes" in page
+    assert writes() == before
+
+
+def test_another_platforms_disputes_and_decisions_do_not_exist_for_a_moderator(moderator, model_v1):
+    from django.urls import reverse
+
+    other = services.create_platform(slug="clipshare", name="ClipShare")
+    theirs = record(other, human_payload(decided_at=DECIDED.isoformat()))
+    dispute = refer(theirs)
+
+    assert (
+        moderator.get(reverse("admin:appeals_dispute_change", args=[dispute.pk])).status_code == 404
+    )
+    assert (
+        moderator.get(reverse("admin:appeals_dispute_ruling", args=[dispute.pk])).status_code == 404
+    )
+    listing = moderator.get(reverse("admin:appeals_dispute_changelist")).content.decode()
+    assert str(theirs.public_id) not in listing
+    before = writes()
+    add = moderator.post(
+        reverse("admin:appeals_dispute_add"),
+        {
+            "decision": str(theirs.public_id),
+            "complainant": "subject",
+            "body": BODY,
+            "referred_at": "2026-11-05T08:30",
+        },
+    )
+    assert "None of your platforms&#x27; decisions has this id." in add.content.decode()
+    assert writes() == before
+
+
+def test_disputes_cannot_be_changed_or_deleted_in_the_admin(admin_client, shadowban):
+    from django.urls import reverse
+
+    dispute = refer(shadowban)
+
+    page = admin_client.get(reverse("admin:appeals_dispute_change", args=[dispute.pk]))
+    delete = admin_client.post(
+        reverse("admin:appeals_dispute_delete", args=[dispute.pk]), {"post": "yes"}
+    )
+
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert delete.status_code == 403
+    assert Dispute.objects.count() == 1
