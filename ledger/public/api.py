@@ -1,5 +1,5 @@
-"""The public statistics API (no authentication): per model version, decisions, appeals and
-how often appeals overturn them."""
+"""The public statistics API (no authentication): per model version, decisions, appeals, how
+often appeals overturn them, and how often blind audit samples find its decisions correct."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -67,6 +68,34 @@ class CellField(serializers.Field):
         return value
 
 
+class AuditStatsOut(serializers.Serializer):
+    reviewed = CellField(
+        help_text=(
+            "The version's decisions sampled for a blind audit and labelled (an item labelled "
+            "twice counts once, by its first label; planted test items never count)"
+        )
+    )
+    correct = CellField(help_text="Of those, labelled correct")
+    precision = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="correct / reviewed; null when fewer than LEDGER_MIN_CELL were reviewed",
+    )
+    low = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="Lower bound of the precision's 95% Wilson score interval; null with it",
+    )
+    high = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="Upper bound of the precision's 95% Wilson score interval; null with it",
+    )
+
+
 class ModelVersionStatsOut(serializers.Serializer):
     model = serializers.CharField()
     version = serializers.CharField()
@@ -81,6 +110,7 @@ class ModelVersionStatsOut(serializers.Serializer):
         max_value=1,
         help_text="overturned / appeals_decided; null when appeals_decided is suppressed or 0",
     )
+    audit = AuditStatsOut(help_text="Precision measured on blind audit samples")
 
 
 class ModelStatsPageOut(serializers.Serializer):
@@ -137,13 +167,43 @@ class ModelStatsApi(APIView):
             200: ModelStatsPageOut,
             400: OpenApiResponse(_ERROR_SCHEMA, description="Bad parameters, each named"),
         },
-        summary="Appeals and overturns per model version (small counts suppressed)",
+        summary="Appeals, overturns and audited precision per model version",
         description=(
             "One row per model version, ordered by platform, model and version. Counts below "
             'the ledger\'s minimum cell size (LEDGER_MIN_CELL, 10 by default) read "<10", and '
-            "the rate is null when the decided appeals are suppressed or none. Read live: an "
-            "outcome shows within seconds."
+            "the rate is null when the decided appeals are suppressed or none. `audit` is the "
+            "version's precision on blind audit samples (correct over reviewed) with its 95% "
+            "Wilson score interval, null below LEDGER_MIN_CELL reviewed samples. Read live: an "
+            "outcome or a label shows within seconds."
         ),
+        examples=[
+            OpenApiExample(
+                "The chess-confused classifier",
+                value={
+                    "results": [
+                        {
+                            "model": "hate-speech",
+                            "version": "v1",
+                            "platform": "vidshare",
+                            "decisions": 1843,
+                            "appeals": 212,
+                            "appeals_decided": 180,
+                            "overturned": 151,
+                            "overturn_rate": 0.8389,
+                            "audit": {
+                                "reviewed": 40,
+                                "correct": "<10",
+                                "precision": 0.2,
+                                "low": 0.105,
+                                "high": 0.3476,
+                            },
+                        }
+                    ],
+                    "next": None,
+                },
+                response_only=True,
+            )
+        ],
         tags=["statistics"],
     )
     def get(self, request: Request) -> Response:

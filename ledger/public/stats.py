@@ -1,4 +1,5 @@
-"""Public statistics: how often each model version's decisions are appealed and overturned.
+"""Public statistics: how often each model version's decisions are appealed and overturned,
+and how often its blind audit samples were labelled correct (appeals.quality).
 
 Read live from the decision and appeal tables, so a number is current as soon as the outcome
 that changes it commits. Small cells are suppressed here, not in the API, so that no caller can
@@ -13,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from appeals import quality
 from appeals.models import Appeal, AppealStatus
 from moderation.models import Decision, ModelVersion
 from moderation.vocabulary import Action
@@ -41,6 +43,9 @@ class ModelVersionCounts:
     appeals: int
     appeals_decided: int
     overturned: int
+    # Sampled decisions labelled (each once, by its first label), and those labelled correct.
+    audit_reviewed: int = 0
+    audit_correct: int = 0
 
 
 def model_versions(*, model: str | None = None, platform: str | None = None) -> QuerySet[Any]:
@@ -91,15 +96,17 @@ def model_version_counts(
 ) -> tuple[list[ModelVersionCounts], bool]:
     """One page of model versions with their counts, and whether another page follows.
 
-    Two grouped queries, each restricted to the page's model versions:
+    Three grouped queries, each restricted to the page's model versions:
 
     - decisions: COUNT(*) over `decision` by model_version_id, which PostgreSQL answers with an
       index-only scan of `decision_model_action` (model_version_id, action), the changing
       actions filtered inside the index;
     - appeals: `appeal` joined to `decision` by primary key, counted by model_version_id and
-      status in one pass (appeals are a small fraction of decisions).
+      status in one pass (appeals are a small fraction of decisions);
+    - audit samples: labelled sampled items by model_version_id (appeals.quality.audit_counts;
+      samples are a small fraction too).
 
-    Both read every row of the model versions they count, so their cost grows with the
+    The first two read every row of the model versions they count, so their cost grows with the
     decisions: at ten million decisions the index-only scan reads ten million index tuples
     (around a second), far over the 50 ms DESIGN.md sets for public statistics. What replaces
     them is issue 10's roll-up: a per (model version, day) table of these counts kept by the
@@ -116,6 +123,7 @@ def model_version_counts(
         row["decision__model_version_id"]: (row["appeals"], row["decided"], row["changed"])
         for row in appeal_counts(ids)
     }
+    audits = quality.audit_counts(ids)
     rows = []
     for row in page:
         filed, decided, changed = appeals.get(row["id"], (0, 0, 0))
@@ -128,6 +136,8 @@ def model_version_counts(
                 appeals=filed,
                 appeals_decided=decided,
                 overturned=changed,
+                audit_reviewed=audits.get(row["id"], (0, 0))[0],
+                audit_correct=audits.get(row["id"], (0, 0))[1],
             )
         )
     return rows, more
@@ -156,4 +166,28 @@ def published(counts: ModelVersionCounts, *, min_cell: int | None = None) -> dic
         "appeals_decided": suppressed(counts.appeals_decided, threshold),
         "overturned": suppressed(counts.overturned, threshold),
         "overturn_rate": rate,
+        "audit": published_audit(counts, threshold),
+    }
+
+
+def published_audit(counts: ModelVersionCounts, threshold: int) -> dict[str, Any]:
+    """Precision over the version's audit samples with its 95% Wilson interval, from
+    `threshold` reviewed samples (the issue's rule: "null below LEDGER_MIN_CELL reviewed").
+
+    Unlike the overturn rate, the precision does not wait for `correct` to be shown too: a
+    version wrong on 9 samples in 10 would otherwise publish nothing, and that is exactly the
+    finding the audit exists to publish. The price is that reviewed x precision gives back a
+    small `correct` (or `reviewed` - `correct` a small `incorrect`): counts of a model's
+    labelled samples, which point at no person, unlike a count of appeals.
+    """
+    precision = low = high = None
+    if counts.audit_reviewed >= threshold:
+        row = quality.precision_of((), counts.audit_reviewed, counts.audit_correct)
+        precision, low, high = row.precision, row.low, row.high
+    return {
+        "reviewed": suppressed(counts.audit_reviewed, threshold),
+        "correct": suppressed(counts.audit_correct, threshold),
+        "precision": precision,
+        "low": low,
+        "high": high,
     }

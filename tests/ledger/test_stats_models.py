@@ -1,5 +1,6 @@
-"""GET /api/v1/stats/models: per model version, decisions, appeals and overturns, with small
-cells suppressed, read live, paged, and nothing personal in it."""
+"""GET /api/v1/stats/models: per model version, decisions, appeals and overturns, and the
+precision of its blind audit samples, with small cells suppressed, read live, paged, and
+nothing personal in it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ FIELDS = {
     "appeals_decided",
     "overturned",
     "overturn_rate",
+    "audit",
+}
+NOTHING_AUDITED = {
+    "reviewed": "<10",
+    "correct": "<10",
+    "precision": None,
+    "low": None,
+    "high": None,
 }
 
 
@@ -101,6 +110,7 @@ def test_a_model_version_without_decisions_is_listed_with_its_counts_suppressed(
         "appeals_decided": "<10",
         "overturned": "<10",
         "overturn_rate": None,
+        "audit": NOTHING_AUDITED,
     }
 
 
@@ -204,6 +214,7 @@ def test_with_nothing_decided_the_rate_is_null_and_zero_is_a_small_cell(
         "appeals_decided": "<1",
         "overturned": "<1",
         "overturn_rate": None,
+        "audit": {"reviewed": "<1", "correct": "<1", "precision": None, "low": None, "high": None},
     }
 
 
@@ -267,11 +278,11 @@ def test_pages_follow_in_order_and_keep_the_filter(client, platform, catalogue):
     assert client.get(f"{URL}?offset=5").json() == {"results": [], "next": None}
 
 
-def test_a_page_costs_three_queries_whatever_the_number_of_rows(client, platform, catalogue):
+def test_a_page_costs_four_queries_whatever_the_number_of_rows(client, platform, catalogue):
     with CaptureQueriesContext(connection) as queries:
         rows(client)
-    # The page of versions, one grouped count of decisions, one of appeals.
-    assert len(queries) == 3
+    # The page of versions, one grouped count of decisions, one of appeals, one of audits.
+    assert len(queries) == 4
 
 
 @pytest.mark.parametrize(
@@ -363,3 +374,142 @@ def test_a_minimum_cell_below_one_is_refused_at_start(value, refused):
 
     assert (result.returncode != 0) == refused, result.stderr[-500:]
     assert ("LEDGER_MIN_CELL must be at least 1" in result.stderr) == refused
+
+
+# --- Audited precision -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def audit_plan(platform: Platform) -> Any:
+    from tests.appeals.test_quality import make_plan
+
+    return make_plan(platform)
+
+
+def audited(platform: Platform, plan: Any, reviewer: Any, outcomes: str, **overrides: Any) -> None:
+    from tests.appeals.test_quality import sampled
+
+    sampled(record(platform, len(outcomes), **overrides), plan, reviewer, outcomes)
+
+
+def test_audit_counts_below_the_minimum_cell_are_suppressed_and_give_no_precision(
+    client, platform, model_v1, audit_plan, reviewer
+):
+    audited(platform, audit_plan, reviewer, "ciiiiiiii")  # 9 reviewed
+    assert only_row(client)["audit"] == NOTHING_AUDITED
+
+
+def test_the_precision_and_its_wilson_bounds_from_the_minimum_cell_reviewed(
+    client, settings, platform, model_v1, audit_plan, reviewer
+):
+    """8 correct in 10: precision 0.8, Wilson 95% 0.4902 to 0.9433 (by hand in
+    tests/appeals/test_quality.py)."""
+    audited(platform, audit_plan, reviewer, "cciccccicc")
+    audit = only_row(client)["audit"]
+    assert audit["reviewed"] == 10
+    # 2 incorrect, but 8 correct is still a small cell: shown as such.
+    assert audit["correct"] == "<10"
+    assert audit["precision"] == pytest.approx(0.8)
+    assert audit["low"] == pytest.approx(0.4902, abs=1e-4)
+    assert audit["high"] == pytest.approx(0.9433, abs=1e-4)
+
+    settings.LEDGER_MIN_CELL = 8
+    assert only_row(client)["audit"]["correct"] == 8
+    settings.LEDGER_MIN_CELL = 11
+    assert only_row(client)["audit"] == {
+        "reviewed": "<11",
+        "correct": "<11",
+        "precision": None,
+        "low": None,
+        "high": None,
+    }
+
+
+def test_all_wrong_and_all_right_versions(
+    client, settings, platform, model_v1, audit_plan, reviewer
+):
+    settings.LEDGER_MIN_CELL = 1
+    register_model(platform, version="v2")
+    audited(platform, audit_plan, reviewer, "iiii")
+    audited(platform, audit_plan, reviewer, "cc", model_version="v2")
+
+    v1, v2 = rows(client)
+    # 0 of 4: high = (z^2/4) / (1 + z^2/4) = 0.96037 / 1.96037 = 0.48990.
+    assert v1["audit"] == {
+        "reviewed": 4,
+        "correct": "<1",  # zero is a small cell, as everywhere
+        "precision": 0.0,
+        "low": 0.0,
+        "high": pytest.approx(0.48990, abs=1e-5),
+    }
+    # 2 of 2: low = 2 / (2 + 3.84146) = 0.34238.
+    assert v2["audit"] == {
+        "reviewed": 2,
+        "correct": 2,
+        "precision": 1.0,
+        "low": pytest.approx(0.34238, abs=1e-5),
+        "high": 1.0,
+    }
+
+
+def test_a_double_label_counts_once_by_the_first_and_planted_items_never(
+    client, settings, platform, model_v1, audit_plan, reviewer
+):
+    from tests.appeals.test_quality import item, label
+
+    settings.LEDGER_MIN_CELL = 1
+    ben = make_reviewer(platform, "ben")
+    first, second, third = record(platform, 3)
+    double = item(first, plan=audit_plan, labels_needed=2)
+    label(double, reviewer, "incorrect", minutes=1)
+    label(double, ben, "correct", minutes=2)
+    label(item(second, known_answer="correct"), reviewer, "correct")
+    label(item(third, known_answer="incorrect"), ben, "incorrect")
+
+    audit = only_row(client)["audit"]
+    assert (audit["reviewed"], audit["correct"], audit["precision"]) == (1, "<1", 0.0)
+
+
+def test_nothing_of_the_audit_labels_reaches_the_statistics(
+    client, settings, platform, model_v1, audit_plan, reviewer
+):
+    from appeals.models import Review
+
+    settings.LEDGER_MIN_CELL = 1
+    audited(platform, audit_plan, reviewer, "ci")
+    text = client.get(URL).content.decode()
+    private = ["rita", audit_plan.salt]
+    private += [r.reason for r in Review.objects.all()] + [r.clause for r in Review.objects.all()]
+    private += [str(d.public_id) for d in Decision.objects.all()]
+    assert not [p for p in private if p and p in text]
+
+
+def test_the_schema_documents_the_audit_fields(client):
+    schema = client.get("/api/v1/schema?format=json").json()
+    audit = schema["components"]["schemas"]["AuditStatsOut"]
+    assert set(audit["properties"]) == {"reviewed", "correct", "precision", "low", "high"}
+    assert audit["properties"]["precision"]["nullable"] is True
+    row = schema["components"]["schemas"]["ModelVersionStatsOut"]
+    assert "audit" in row["required"]
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [("1.5", True), ("-0.1", True), ("nan", True), ("half", True), ("0.8", False), ("", False)],
+)
+def test_a_minimum_precision_outside_0_to_1_is_refused_at_start(value, refused):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment["LEDGER_MIN_PRECISION"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", "import ledger.settings as s; print(s.LEDGER_MIN_PRECISION)"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode != 0) == refused, result.stderr[-500:]
+    assert ("LEDGER_MIN_PRECISION must be" in result.stderr) == refused
+    if not refused:
+        assert result.stdout.strip() == (value or "0.5")
