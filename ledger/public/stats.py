@@ -176,9 +176,11 @@ def published_audit(counts: ModelVersionCounts, threshold: int) -> dict[str, Any
 
     Unlike the overturn rate, the precision does not wait for `correct` to be shown too: a
     version wrong on 9 samples in 10 would otherwise publish nothing, and that is exactly the
-    finding the audit exists to publish. The price is that reviewed x precision gives back a
-    small `correct` (or `reviewed` - `correct` a small `incorrect`): counts of a model's
-    labelled samples, which point at no person, unlike a count of appeals.
+    finding the audit exists to publish. reviewed x precision then gives back a small
+    `correct`, which reveals nothing new: each label of a sample is its own public log entry
+    (AUDIT_LABELLED, with the decision's public id and the outcome), and the plan's salt lets
+    anyone recompute which decisions were sampled. The counts are still shown as cells, the
+    same way as every count here.
     """
     precision = low = high = None
     if counts.audit_reviewed >= threshold:
