@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run web worker test test-postgres lint typecheck superuser clean
+.PHONY: install run demo-key web worker test test-postgres lint typecheck superuser clean
 
 install: $(VENV)/.installed
 
@@ -18,14 +18,29 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 # Migrates, loads the demo data (once), then runs the web server and a Celery worker with beat.
-# Ctrl-C stops both.
+# Ctrl-C stops both, each once: Ctrl-C reaches the worker too (a warm shutdown); a worker still
+# running a few seconds later (the shell was stopped some other way) is sent one TERM.
+# CELERY_LOGLEVEL=info shows beat's and the worker's every task; by default only warnings.
+CELERY_LOGLEVEL ?= warning
+SEED_ARGS ?=
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo $(SEED_ARGS)
+	@echo
+	@$(BIN)/python manage.py demo_key
 	@echo "Web: http://$(HOST):$(PORT)/  API docs: http://$(HOST):$(PORT)/api/v1/docs  Admin: http://$(HOST):$(PORT)/admin/ (make superuser)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A ledger.celery worker --beat --loglevel=info --concurrency=1 & \
+	@$(BIN)/celery -A ledger.celery worker --beat --loglevel=$(CELERY_LOGLEVEL) --pool=solo & \
+	worker=$$!; \
+	stop() { trap '' INT TERM; \
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 $$worker 2>/dev/null || break; sleep 0.5; done; \
+		kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; }; \
+	trap 'stop; exit 0' INT TERM; \
+	trap stop EXIT; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The demo platform's API key again (development only).
+demo-key: install
+	@$(BIN)/python manage.py demo_key
 
 web: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

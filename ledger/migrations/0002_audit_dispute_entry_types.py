@@ -4,15 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0001_log'),
+        ("ledger", "0001_log"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='logentry',
-            name='entry_type',
-            field=models.CharField(choices=[('decision', 'Decision'), ('policy', 'Policy version'), ('model_version', 'Model version'), ('appeal_filed', 'Appeal filed'), ('appeal_claimed', 'Appeal claimed'), ('appeal_decided', 'Appeal decided'), ('appeal_escalated', 'Appeal escalated'), ('appeal_proposed', 'Appeal outcome proposed'), ('appeal_proposal_rejected', 'Proposed appeal outcome rejected'), ('audit_plan', 'Audit plan'), ('audit_labelled', 'Audit sample labelled'), ('dispute_referred', 'Out-of-court dispute referred'), ('dispute_decided', 'Out-of-court dispute decided'), ('dispute_implemented', 'Out-of-court outcome implemented or not')], max_length=32),
+            model_name="logentry",
+            name="entry_type",
+            field=models.CharField(
+                choices=[
+                    ("decision", "Decision"),
+                    ("policy", "Policy version"),
+                    ("model_version", "Model version"),
+                    ("appeal_filed", "Appeal filed"),
+                    ("appeal_claimed", "Appeal claimed"),
+                    ("appeal_decided", "Appeal decided"),
+                    ("appeal_escalated", "Appeal escalated"),
+                    ("appeal_proposed", "Appeal outcome proposed"),
+                    ("appeal_proposal_rejected", "Proposed appeal outcome rejected"),
+                    ("audit_plan", "Audit plan"),
+                    ("audit_labelled", "Audit sample labelled"),
+                    ("dispute_referred", "Out-of-court dispute referred"),
+                    ("dispute_decided", "Out-of-court dispute decided"),
+                    ("dispute_implemented", "Out-of-court outcome implemented or not"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from appeals import demo as appeals_demo
+from ledger.management.commands.demo_key import store_demo_key
 from moderation import demo
 from moderation.models import Decision, Platform
 from moderation.services import RegistrationConflict
@@ -89,3 +90,4 @@ class Command(BaseCommand):
             "It is shown once; store it now."
         )
         self.stdout.write(seeded.api_key)
+        store_demo_key(seeded.platform, seeded.api_key)
