@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from appeals.models import ItemKind, Label, Outcome, Review, ReviewItem
+from appeals.selectors import overturned_at_senior_level
 from moderation.models import ModelVersion
 
 # The normal quantile for a two-sided 95% interval, to the precision of a double.
@@ -360,7 +361,10 @@ def kappa_by_policy(platform_ids: Iterable[int] | None = None) -> list[Agreement
 @dataclass(frozen=True, slots=True)
 class ReviewerQuality:
     """One reviewer's record: accuracy on planted known-answer items (with its 95% Wilson
-    interval), and how much audit and appeal work they did."""
+    interval), how much audit and appeal work they did, and how many of their appeal decisions
+    were overturned at the senior level (appeals.selectors.overturned_at_senior_level: their
+    high-impact proposals that a second reviewer rejected and a senior then decided
+    otherwise)."""
 
     reviewer_id: int
     username: str
@@ -371,19 +375,25 @@ class ReviewerQuality:
     high: float | None
     audit_labels: int
     appeal_decisions: int
+    proposals: int
+    proposals_rejected: int
+    overturned_at_senior: int
 
 
 def reviewer_quality(platform_ids: Iterable[int] | None = None) -> list[ReviewerQuality]:
-    """Every reviewer who reviewed an item of the platforms, by username, in one grouped query.
+    """Every reviewer who reviewed an item of the platforms, by username, in two grouped
+    queries.
 
     Known answers: their labels of planted items, right when the label is the planted answer.
     Audit labels: their labels of sampled items. Appeal decisions: appeals they upheld,
     overturned or modified (proposals awaiting or refused approval included: the reviewer did
     decide them).
     """
+    if platform_ids is not None:
+        platform_ids = list(platform_ids)
     reviews = Review.objects.filter(reviewer__isnull=False)
     if platform_ids is not None:
-        reviews = reviews.filter(item__queue__platform_id__in=list(platform_ids))
+        reviews = reviews.filter(item__queue__platform_id__in=platform_ids)
     planted = Q(item__kind=ItemKind.AUDIT, outcome__in=LABELS) & ~Q(item__known_answer="")
     rows = (
         reviews.values("reviewer_id", "reviewer__user__username")
@@ -400,9 +410,11 @@ def reviewer_quality(platform_ids: Iterable[int] | None = None) -> list[Reviewer
         )
         .order_by("reviewer__user__username", "reviewer_id")
     )
+    seniors = overturned_at_senior_level(platform_ids)
     result = []
     for row in rows:
         bounds = wilson(row["right"], row["known"])
+        senior = seniors.get(row["reviewer_id"])
         result.append(
             ReviewerQuality(
                 reviewer_id=row["reviewer_id"],
@@ -414,6 +426,9 @@ def reviewer_quality(platform_ids: Iterable[int] | None = None) -> list[Reviewer
                 high=bounds[1] if bounds else None,
                 audit_labels=row["audit_labels"],
                 appeal_decisions=row["appeal_decisions"],
+                proposals=senior.proposals if senior else 0,
+                proposals_rejected=senior.rejected if senior else 0,
+                overturned_at_senior=senior.overturned if senior else 0,
             )
         )
     return result

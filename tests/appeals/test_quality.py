@@ -558,3 +558,69 @@ def test_appeal_decisions_are_counted_per_reviewer(platform, model_v1, ana, ben)
     assert rows["ana"].appeal_decisions == 2
     # An escalation decides nothing.
     assert rows["ben"].appeal_decisions == 0
+
+
+@pytest.mark.django_db
+def test_a_proposal_rejected_and_decided_otherwise_by_a_senior_counts_against_its_reviewer(
+    platform, ana, ben, chloe
+):
+    """Ana proposes to overturn a removal made on a legal order (high impact: it waits for a
+    second approval); Ben rejects it; Chloe, a senior, upholds the removal."""
+    from appeals.services import (
+        answer_proposal,
+        claim_next_review,
+        file_appeal,
+        resolve_appeal,
+    )
+    from tests.factories import human_payload
+
+    recorded = services.record_decision(
+        platform=platform,
+        decision=as_input(
+            human_payload(source_type="SOURCE_LEGAL_ORDER", source_identity="Order 2026/117")
+        ),
+    )
+    decision = Decision.objects.get(public_id=recorded.public_id)
+    file_appeal(decision=decision, appellant="subject", statement="The order was lifted.")
+
+    def held(reviewer: Reviewer) -> ReviewItem:
+        claimed = claim_next_review(reviewer=reviewer)
+        assert claimed is not None
+        return claimed
+
+    proposed = held(ana)
+    resolve_appeal(
+        reviewer=ana,
+        item=proposed,
+        version=proposed.version,
+        outcome="overturned",
+        reason="The court lifted its order.",
+    )
+    answering = held(ben)
+    answer_proposal(
+        reviewer=ben,
+        item=answering,
+        version=answering.version,
+        approve=False,
+        reason="The order still stands.",
+    )
+    senior = held(chloe)
+    resolve_appeal(
+        reviewer=chloe,
+        item=senior,
+        version=senior.version,
+        outcome="upheld",
+        reason="The order still stands.",
+    )
+
+    rows = {r.username: r for r in quality.reviewer_quality([platform.pk])}
+    a, b, c = rows["ana"], rows["ben"], rows["chloe"]
+    assert (a.appeal_decisions, a.proposals, a.proposals_rejected, a.overturned_at_senior) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    # Answering a proposal is not deciding an appeal.
+    assert (b.appeal_decisions, b.proposals, b.overturned_at_senior) == (0, 0, 0)
+    assert (c.appeal_decisions, c.proposals, c.overturned_at_senior) == (1, 0, 0)
