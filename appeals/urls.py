@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from appeals import api, audit_api, dispute_api, review_api
+from appeals import api, audit_api, dispute_api, known_api, review_api
 
 urlpatterns: list[URLPattern] = []
 
@@ -60,4 +60,13 @@ urlpatterns += [
 # Blind audit plans: a platform key sets its plan; anyone reads it (no key for GET).
 urlpatterns += [
     path("audit/plan", audit_api.AuditPlanApi.as_view(), name="api-audit-plan"),
+]
+
+# Known-answer audit items: a platform key plants them on its own decisions.
+urlpatterns += [
+    path(
+        "audit/known-answers",
+        known_api.KnownAnswerApi.as_view(),
+        name="api-audit-known-answers",
+    ),
 ]

@@ -1,0 +1,301 @@
+"""Known-answer items: planted by a moderator or over the platform's API on one of its
+decisions, into the audit queue or any queue of the platform, as audit items with no plan and
+no log entry; every bad input named at once, nothing written."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from appeals.labels import PlantRefused, label_item, plant_known_answer
+from appeals.models import ItemKind, ItemState, ReviewItem, ReviewQueue
+from appeals.services import claim_next_review
+from ledger.models import LogEntry
+from moderation import services as moderation
+from moderation.models import ApiKey, AuditEvent, Decision, Platform
+from moderation.services import reverse_decision
+from tests.appeals.test_labels import (
+    CLAIM,
+    automated,
+    claimed,
+    post,
+    record,
+    reviewer_client,  # noqa: F401 (a fixture)
+)
+from tests.appeals.test_labels import chessbot as chessbot
+from tests.factories import human_payload, make_reviewer
+
+pytestmark = pytest.mark.django_db
+
+PLANT = "/api/v1/audit/known-answers"
+
+
+def written() -> tuple[int, int, int]:
+    return LogEntry.objects.count(), ReviewItem.objects.count(), ReviewQueue.objects.count()
+
+
+@pytest.fixture
+def decision(platform: Platform, chessbot: Any) -> Decision:
+    return automated(platform)
+
+
+@pytest.fixture
+def moderator(platform: Platform) -> Any:
+    return make_reviewer(platform, "mia").user
+
+
+def reversal_of(decision: Decision) -> Decision:
+    recorded = reverse_decision(decision=decision, reason="It was chess.", moderator=None)
+    return Decision.objects.get(public_id=recorded.public_id)
+
+
+# --- the service ----------------------------------------------------------------------------
+
+
+def test_a_planted_item_waits_in_the_audit_queue_with_its_answer_and_no_log_entry(
+    platform, decision, moderator, settings
+):
+    entries = LogEntry.objects.count()
+    at = timezone.now()
+
+    item = plant_known_answer(decision=decision, answer="incorrect", actor=moderator, now=at)
+
+    assert item.kind == ItemKind.AUDIT
+    assert (item.plan, item.known_answer, item.planted_by) == (None, "incorrect", moderator)
+    assert item.queue.audit and item.queue.slug == "audit"
+    assert (item.state, item.priority, item.labels_needed) == (ItemState.OPEN, 1, 1)
+    assert item.created_at == at
+    assert item.due_at == at + timedelta(hours=settings.LEDGER_AUDIT_DEADLINE_HOURS)
+    assert LogEntry.objects.count() == entries
+    event = AuditEvent.objects.get(action="audit.planted")
+    assert event.actor_user == moderator
+    assert event.details == {
+        "decision": str(decision.public_id),
+        "queue": "audit",
+        "answer": "incorrect",
+    }
+
+
+def test_an_item_is_planted_in_any_queue_of_the_platform(platform, decision, moderator):
+    queue = ReviewQueue.objects.create(
+        platform=platform, slug="hate", name="Hate speech", deadline_hours=24
+    )
+    at = timezone.now()
+
+    item = plant_known_answer(
+        decision=decision, answer="correct", queue=queue, actor=moderator, now=at
+    )
+
+    assert item.queue == queue
+    assert item.due_at == at + timedelta(hours=24)
+
+
+def test_a_planted_human_decision_is_claimed_and_labelled_like_any_audit_item(platform, moderator):
+    removal = record(platform, human_payload())
+    item = plant_known_answer(decision=removal, answer="correct", actor=moderator)
+    rita = make_reviewer(platform, "rita")
+
+    held = claim_next_review(reviewer=rita)
+
+    assert held == item
+    review = label_item(
+        reviewer=rita,
+        item=held,
+        version=held.version,
+        outcome="incorrect",
+        reason="No.",
+        clause="4",
+    )
+    assert review.log_entry_id is None
+
+
+def test_planting_names_every_problem_at_once(platform, decision, moderator):
+    other = moderation.create_platform(slug="chessclub")
+    elsewhere = ReviewQueue.objects.create(
+        platform=other, slug="audit", name="Theirs", deadline_hours=24
+    )
+    reversal = reversal_of(decision)
+    before = written()
+
+    with pytest.raises(PlantRefused) as caught:
+        plant_known_answer(decision=reversal, answer="maybe", queue=elsewhere, actor=moderator)
+
+    assert set(caught.value.errors) == {"decision", "answer", "queue"}
+    assert "lifts an earlier decision" in caught.value.errors["decision"][0]
+    assert written() == before
+
+
+def test_another_platforms_key_cannot_plant_on_a_decision(platform, decision):
+    other = moderation.create_platform(slug="chessclub")
+    key, _ = moderation.issue_api_key(platform=other, name="theirs")
+
+    with pytest.raises(PlantRefused) as caught:
+        plant_known_answer(decision=decision, answer="correct", actor=key)
+
+    assert caught.value.errors == {"decision": ["No such decision of your platform."]}
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def plant(client: APIClient, body: Any) -> Any:
+    return client.post(PLANT, data=json.dumps(body), content_type="application/json")
+
+
+def test_a_platform_plants_a_known_answer_over_the_api(api, platform, decision):
+    entries = LogEntry.objects.count()
+
+    response = plant(api, {"decision": str(decision.public_id), "answer": "incorrect"})
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    item = ReviewItem.objects.get(pk=body["id"])
+    assert body == {
+        "id": item.pk,
+        "queue": "audit",
+        "answer": "incorrect",
+        "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    assert (item.kind, item.known_answer, item.planted_by, item.plan) == (
+        "audit",
+        "incorrect",
+        None,
+        None,
+    )
+    assert LogEntry.objects.count() == entries
+    event = AuditEvent.objects.get(action="audit.planted")
+    assert event.actor_key == ApiKey.objects.get(platform=platform)
+
+
+def test_the_api_plants_into_a_named_queue(api, platform, decision):
+    ReviewQueue.objects.create(platform=platform, slug="hate", name="Hate", deadline_hours=24)
+
+    response = plant(
+        api, {"decision": str(decision.public_id), "answer": "correct", "queue": "hate"}
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["queue"] == "hate"
+
+
+def refused(client: APIClient, body: Any) -> dict[str, Any]:
+    before = written()
+    response = plant(client, body)
+    assert response.status_code == 400, response.content
+    assert written() == before
+    errors: dict[str, Any] = response.json()["errors"]
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (
+            {"decision": "not-a-uuid", "answer": "maybe", "queue": 5, "extra": 1},
+            {"decision", "answer", "queue", "extra"},
+        ),
+        ({"decision": 5, "answer": True}, {"decision", "answer"}),
+        ({}, {"decision", "answer"}),
+        ({"decision": "\x00", "answer": "correct\x00"}, {"decision", "answer"}),
+        ({"decision": "a" * 10_000, "answer": "correct"}, {"decision"}),
+        ([], {"non_field_errors"}),
+    ],
+)
+def test_bad_bodies_are_refused_by_field(api, decision, body, fields):
+    assert set(refused(api, body)) == fields
+
+
+def test_an_unknown_decision_and_queue_are_named_with_the_bodys_problems(api, decision):
+    errors = refused(
+        api,
+        {
+            "decision": "6f1c1f0e-0000-4000-8000-000000000000",
+            "answer": "maybe",
+            "queue": "nosuch",
+        },
+    )
+
+    assert set(errors) == {"decision", "answer", "queue"}
+    assert errors["decision"] == ["No such decision of your platform."]
+
+
+def test_a_reversal_is_refused_with_the_bodys_other_problems(api, decision):
+    reversal = reversal_of(decision)
+
+    errors = refused(api, {"decision": str(reversal.public_id), "answer": "maybe"})
+
+    assert set(errors) == {"decision", "answer"}
+    assert "lifts an earlier decision" in errors["decision"][0]
+
+
+def test_another_platforms_decision_and_queue_do_not_exist_for_the_key(api, chessbot):
+    other = moderation.create_platform(slug="chessclub")
+    theirs = record(other, human_payload())
+    ReviewQueue.objects.create(platform=other, slug="theirs", name="Theirs", deadline_hours=24)
+
+    errors = refused(
+        api, {"decision": str(theirs.public_id), "answer": "correct", "queue": "theirs"}
+    )
+
+    assert errors == {
+        "decision": ["No such decision of your platform."],
+        "queue": ["None of your queues is 'theirs'."],
+    }
+
+
+@pytest.mark.parametrize("raw", [b"{", b"\xff", b'{"decision": 1e400}'])
+def test_malformed_json_is_400(api, decision, raw):
+    before = written()
+
+    response = api.post(PLANT, data=raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert written() == before
+
+
+def test_planting_needs_a_platform_key(decision, reviewer_client):  # noqa: F811
+    body = {"decision": str(decision.public_id), "answer": "correct"}
+
+    assert plant(APIClient(), body).status_code == 401
+    # A reviewer's token is not a platform key.
+    assert plant(reviewer_client("rita"), body).status_code == 401
+    assert ReviewItem.objects.count() == 0
+
+
+def test_a_planted_item_is_claimed_blind_over_the_reviewer_api(api, decision, reviewer_client):  # noqa: F811
+    planted = plant(api, {"decision": str(decision.public_id), "answer": "incorrect"}).json()
+    rita = reviewer_client("rita")
+
+    item = claimed(rita)
+
+    assert item["id"] == planted["id"]
+    assert item["kind"] == "audit"
+    assert "known_answer" not in item and "answer" not in item
+    assert str(decision.public_id) not in json.dumps(item)
+    assert post(rita, CLAIM).status_code == 204
+
+
+def test_the_schema_documents_planting():
+    schema = APIClient().get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    operation = schema["paths"][PLANT]["post"]
+    assert {"201", "400", "401"} <= set(operation["responses"])
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert set(component["properties"]) == {"decision", "answer", "queue"}
+    assert set(component["required"]) == {"decision", "answer"}
+
+
+def test_a_moderator_user_is_recorded_as_the_planter(platform, decision):
+    user = get_user_model().objects.create_user(username="mo", password="pw", is_staff=True)
+
+    item = plant_known_answer(decision=decision, answer="correct", actor=user)
+
+    assert item.planted_by == user
+    assert AuditEvent.objects.get(action="audit.planted").actor_user == user
