@@ -626,10 +626,12 @@ class DisputeView:
     by_holder: bool
     outcome: str | None
     decided_at: datetime | None
-    # None: not recorded yet (or nothing to implement: a withdrawal); else True or False.
+    # None: not recorded yet; else True or False.
     implemented: bool | None
     implemented_at: datetime | None
-    nothing_to_implement: bool
+    # An outcome that asks something of the platform (an overturn, a settlement): the page
+    # says whether it was implemented, or that the platform has not said yet.
+    implementation_expected: bool
 
 
 # What the outcome means for the person reading, by outcome.
@@ -660,8 +662,8 @@ def disputes_for_notice(decision: Decision, appellant: str) -> list[DisputeView]
                 decided_at=None if ruling is None else ruling.decided_at,
                 implemented=None if implementation is None else implementation.implemented,
                 implemented_at=None if implementation is None else implementation.implemented_at,
-                nothing_to_implement=ruling is not None
-                and ruling.outcome == DisputeOutcome.WITHDRAWN,
+                implementation_expected=ruling is not None
+                and ruling.outcome in (DisputeOutcome.OVERTURNED, DisputeOutcome.SETTLED),
             )
         )
     return views

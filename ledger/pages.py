@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from appeals.disputes import disputes_for_notice
 from appeals.models import MAX_STATEMENT_LENGTH, Appeal, AppealStatus, Appellant
 from appeals.notice import Holder, appeal_answer, holder_of, own_appeal, was_escalated
 from appeals.services import AppealRejected, appeal_window_closes, file_appeal
@@ -528,6 +529,8 @@ def notice_context(
         "leaf_hash": bytes(decision.log_entry.leaf_hash).hex(),
         "sealed": latest is not None and latest.size > decision.log_entry_id,
         "origin": log.origin(),
+        # Out-of-court disputes about the decision (all of it public: it is in the log).
+        "disputes": disputes_for_notice(decision, holder.appellant),
     }
 
 

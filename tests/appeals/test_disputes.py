@@ -1024,3 +1024,70 @@ def test_disputes_cannot_be_changed_or_deleted_in_the_admin(admin_client, shadow
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert delete.status_code == 403
     assert Dispute.objects.count() == 1
+
+
+# --- the creator's notice page -------------------------------------------------------------
+
+
+def notice_page(client: Any, token: str) -> str:
+    response = client.get(f"/notice/{token}")
+    assert response.status_code == 200
+    page: str = response.content.decode()
+    return page
+
+
+def test_the_notice_page_has_no_dispute_section_without_a_dispute(client, shadowban):
+    assert 'id="disputes"' not in notice_page(client, shadowban.notice_token)
+
+
+def test_the_notice_page_follows_a_dispute_step_by_step(client, shadowban):
+    dispute = refer(shadowban)
+    waiting = notice_page(client, shadowban.notice_token)
+    record_ruling(
+        dispute=dispute,
+        outcome="overturned",
+        decided_at=datetime(2026, 11, 20, 15, 30, tzinfo=UTC),
+        actor=ACTOR,
+        now=NOW,
+    )
+    ruled = notice_page(client, shadowban.notice_token)
+    record_implementation(
+        dispute=dispute,
+        implemented=True,
+        implemented_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+        actor=ACTOR,
+        now=NOW,
+    )
+    implemented = notice_page(client, shadowban.notice_token)
+
+    assert "Out-of-court dispute</h2>" in waiting
+    assert "You took this decision to" in waiting and BODY in waiting
+    assert "5 November 2026, 08:30 UTC" in waiting
+    assert "Waiting for the body's decision." in waiting
+    assert "Did VidShare implement it?" not in waiting
+    assert "The body found the decision wrong: it should be reversed." in ruled
+    assert "20 November 2026, 15:30 UTC" in ruled
+    assert "VidShare has not yet said whether it implemented the outcome." in ruled
+    assert "Yes, on 21 November 2026, 09:00 UTC." in implemented
+
+
+def test_an_upheld_ruling_not_implemented_and_the_notifiers_view(client, removal_on_notice):
+    by_notifier = refer(removal_on_notice, complainant="notifier")
+    by_subject = refer(removal_on_notice, body="User Rights GmbH")
+    record_ruling(dispute=by_notifier, outcome="upheld", decided_at=NOW, actor=ACTOR, now=NOW)
+    record_ruling(dispute=by_subject, outcome="overturned", decided_at=NOW, actor=ACTOR, now=NOW)
+    record_implementation(
+        dispute=by_subject, implemented=False, implemented_at=None, actor=ACTOR, now=NOW
+    )
+
+    subject_page = notice_page(client, removal_on_notice.notice_token)
+    notifier_page = notice_page(client, removal_on_notice.notifier_token)
+
+    assert "Out-of-court disputes</h2>" in subject_page
+    assert "The person who reported" in subject_page and "You took" in subject_page
+    assert "The body agreed with the platform: the decision stands." in subject_page
+    assert "No: VidShare did not implement the outcome." in subject_page
+    # An upheld decision asks nothing of the platform: no "has not yet said".
+    assert "has not yet said" not in subject_page
+    assert "The person the decision is about took" in notifier_page
+    assert notifier_page.count("You took") == 1
