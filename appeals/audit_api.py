@@ -19,8 +19,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -166,11 +165,14 @@ class AuditPlanApi(APIView):
     """The platform's key sets its plan; reading a plan needs no key."""
 
     def _reads(self) -> bool:
-        return self.request.method in ("GET", "HEAD", "OPTIONS")
+        request = getattr(self, "request", None)
+        return request is not None and request.method in SAFE_METHODS
 
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        # A read ignores any Authorization header: it answers the same to everyone.
-        return [] if self._reads() else super().get_authenticators()
+    def perform_authentication(self, request: Request) -> None:
+        # A read ignores any Authorization header: it answers the same to everyone. (DRF
+        # authenticates lazily, on the first use of request.user, which a read never makes.)
+        if request.method not in SAFE_METHODS:
+            super().perform_authentication(request)
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         return [AllowAny()] if self._reads() else super().get_permissions()
