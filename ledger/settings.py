@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # /health/'s HTML page (ledger.health).
+    "health_check",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -109,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ledger.health.IntakeMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "ledger.urls"
@@ -241,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # A decision's `decision_ground` and a policy's `ground` are one choice set: one name.
+    "ENUM_NAME_OVERRIDES": {"GroundEnum": "moderation.vocabulary.Ground"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKey": {"type": "http", "scheme": "bearer", "description": "A platform API key"}
@@ -346,6 +351,9 @@ if LEDGER_APPEAL_DECISION_DAYS < 1:
     raise ImproperlyConfigured(
         f"LEDGER_APPEAL_DECISION_DAYS must be at least 1, got {LEDGER_APPEAL_DECISION_DAYS}"
     )
+# /metrics asks for this as a Bearer token when set (empty: open, as /health/ is).
+LEDGER_METRICS_TOKEN = os.environ.get("LEDGER_METRICS_TOKEN", "")
+
 # Public statistics show a count smaller than this as "<N" (and no rate built on it), so that a
 # small cell cannot single out the few people behind it (DESIGN.md, "Core rules").
 LEDGER_MIN_CELL = env_int("LEDGER_MIN_CELL", 10)

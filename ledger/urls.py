@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ledger import api as log_api
-from ledger import pages
+from ledger import health, pages
 from ledger.public import api as public_api
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("log/checkpoint", log_api.checkpoint, name="log-checkpoint"),
     path("log/key", log_api.verifier_key, name="log-key"),
     path("log/tile/<path:path>", log_api.tile, name="log-tile"),
+    path("health/", health.LedgerHealthView.as_view(), name="health"),
+    path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("moderation.urls")),
     path("api/v1/", include("appeals.urls")),
