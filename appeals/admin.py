@@ -1,10 +1,12 @@
 """The reviewers' admin: review queues and reviewers, "my queue" with "claim next", the review
-page of an item (decide, escalate, release), the queue dashboard; appeals read-only; who
-belongs to which platform.
+page of an item (decide, escalate, release; label a blind audit item; approve or reject a
+proposed outcome), the queue dashboard, the quality page; appeals and audit plans read-only;
+planting known-answer items; who belongs to which platform.
 
 Claims and outcomes go through `appeals.services` (claim_next_review, resolve_appeal,
-escalate_review, release_review), as the reviewer API's do; a refusal (`ReviewRefused`) is
-shown on the page, never raised. Everything is cut to the user's platforms
+escalate_review, answer_proposal, release_review) and `appeals.labels` (label_item,
+plant_known_answer), as the reviewer API's do; a refusal (`ReviewRefused`) is shown on the
+page, never raised. Everything is cut to the user's platforms
 (`moderation.admin.PlatformScopedAdmin`): another platform's item, appeal or queue answers 404.
 The appellant's statement is private: only the platform's reviewers (and superusers) read it.
 """
@@ -12,11 +14,14 @@ The appellant's statement is private: only the platform's reviewers (and superus
 from __future__ import annotations
 
 import copy
+import re
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -27,11 +32,15 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from appeals import selectors, services
+from appeals import disputes, labels, quality, selectors, services
 from appeals.models import (
     Appeal,
     AppealStatus,
+    AuditPlan,
+    DisputeOutcome,
+    ItemKind,
     ItemState,
+    Label,
     Outcome,
     Review,
     Reviewer,
@@ -50,9 +59,11 @@ from moderation.vocabulary import (
     Action,
     AutomatedDecision,
     Category,
+    ContentType,
     Country,
     DecisionType,
     Ground,
+    Keyword,
     Language,
     Monetary,
     Provision,
@@ -66,6 +77,7 @@ if TYPE_CHECKING:
 PLATFORM_PATHS.update(
     {
         Appeal: "decision__platform",
+        AuditPlan: "platform",
         ReviewQueue: "platform",
         ReviewItem: "queue__platform",
         Review: "item__queue__platform",
@@ -164,6 +176,78 @@ class AppealAdmin(PlatformScopedAdmin):
             '<a href="{}">the review item</a>',
             reverse("admin:appeals_reviewitem_change", args=[item.pk]),
         )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- audit plans (read-only) ----------------------------------------------------------------
+
+
+def _rate(rate: object) -> str:
+    """A sampling rate as a percentage, as exact as it was given (0.001 reads 0.1%)."""
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        return f"{rate * 100:.6g}%"
+    return str(rate)
+
+
+def strata_text(strata: object) -> str:
+    """A plan's strata in the order the platform gave them, most specific first as the sampling
+    rule reads them."""
+    if not isinstance(strata, list):
+        return "—"
+    parts = []
+    for stratum in strata:
+        if not isinstance(stratum, dict):
+            continue
+        if "model" in stratum:
+            what = f"model {stratum.get('model')} {stratum.get('version')}"
+        elif "category" in stratum:
+            category = str(stratum.get("category"))
+            what = f"category {_LABELS['category'].get(category, category)}"
+        else:
+            what = "everything else"
+        parts.append(f"{what}: {_rate(stratum.get('rate'))}")
+    return "; ".join(parts) or "—"
+
+
+@admin.register(AuditPlan)
+class AuditPlanAdmin(PlatformScopedAdmin):
+    """Set by the platform through `PUT /api/v1/audit/plan`; append-only, each plan a log
+    entry with its salt (public: anyone recomputes the samples from it), so only read here."""
+
+    list_display = ("log_index", "platform", "created_at", "strata_shown", "double_review_shown")
+    list_filter = ("platform",)
+    list_select_related = ("platform",)
+    show_full_result_count = False
+    actions = None
+    fields = (
+        "platform",
+        "log_index",
+        "created_at",
+        "strata_shown",
+        "double_review_shown",
+        "salt",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="log index", ordering="log_entry")
+    def log_index(self, obj: AuditPlan) -> int:
+        return int(obj.log_entry_id)
+
+    @admin.display(description="sampling rates")
+    def strata_shown(self, obj: AuditPlan) -> str:
+        return strata_text(obj.strata)
+
+    @admin.display(description="labelled twice", ordering="double_review")
+    def double_review_shown(self, obj: AuditPlan) -> str:
+        return _rate(obj.double_review)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -557,6 +641,109 @@ class EscalateForm(forms.Form):
     )
 
 
+MAX_CLAUSE_LENGTH = 500
+
+
+class LabelForm(forms.Form):
+    """An audit label: was the decision right under the policy? With a reason, and for
+    "incorrect" the policy clause that applies instead (appeals.labels.label_item checks)."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        choices=[
+            (Label.CORRECT.value, "Correct: the policy supports this decision"),
+            (Label.INCORRECT.value, "Incorrect: the policy does not support it"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=services.MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Why the decision is right or wrong under the policy. Kept internal: the "
+        "public log holds only its SHA-256.",
+    )
+    clause = forms.CharField(
+        label="Policy clause that applies",
+        max_length=MAX_CLAUSE_LENGTH,
+        required=False,
+        strip=False,
+        help_text='Only for "incorrect": the clause the content falls under instead, or '
+        '"none" when no rule applies to it.',
+    )
+
+
+class AnswerForm(forms.Form):
+    """A second reviewer's answer to a proposed high-impact outcome."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        choices=[
+            (Outcome.APPROVED.value, "Approve: the proposed outcome takes effect"),
+            (Outcome.REJECTED.value, "Reject: a senior reviewer decides the appeal anew"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=services.MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Why you approve or reject the proposal.",
+    )
+
+
+class PlantForm(forms.Form):
+    """A known-answer item: a decision whose right label the moderator knows, put in a queue
+    where reviewers cannot tell it from a blind sample."""
+
+    decision = forms.CharField(
+        label="Decision",
+        max_length=500,
+        help_text="The decision's id (a UUID) or the platform's own decision id (puid).",
+    )
+    answer = forms.ChoiceField(
+        label="The right label",
+        choices=Label.choices,
+        widget=forms.RadioSelect,
+    )
+    queue = forms.ModelChoiceField(
+        label="Queue",
+        queryset=ReviewQueue.objects.select_related("platform"),
+        required=False,
+        empty_label="The platform's audit queue",
+        help_text="Any queue of the decision's platform.",
+    )
+
+    def __init__(self, *args: Any, platform_ids: set[int] | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.platform_ids = platform_ids
+        if platform_ids is not None:
+            field = self.fields["queue"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = ReviewQueue.objects.select_related("platform").filter(
+                platform_id__in=platform_ids
+            )
+
+    def clean_decision(self) -> Decision:
+        """The decision among the user's platforms' ones: another platform's reads as unknown,
+        exactly like a decision that does not exist."""
+        term = self.cleaned_data["decision"].strip()
+        decisions = Decision.objects.select_related("platform")
+        if self.platform_ids is not None:
+            decisions = decisions.filter(platform_id__in=self.platform_ids)
+        try:
+            found = list(decisions.filter(public_id=uuid.UUID(term))[:2])
+        except ValueError:
+            found = list(decisions.filter(puid=term)[:2])
+        if not found:
+            raise forms.ValidationError("No decision of your platforms has this id.")
+        if len(found) > 1:
+            raise forms.ValidationError(
+                "Two of your platforms have a decision with this id: give the decision's UUID."
+            )
+        return found[0]
+
+
 def _put_refusal(form: forms.Form, refused: services.ReviewRefused) -> None:
     """The service's refusal on the form: each named problem on its field, the rest on top."""
     for field, problems in refused.errors.items():
@@ -567,6 +754,8 @@ def _put_refusal(form: forms.Form, refused: services.ReviewRefused) -> None:
         form.add_error(None, refused.message)
 
 
+_KEYWORDS = dict(Keyword.choices)
+_CONTENT_TYPES = dict(ContentType.choices)
 _LABELS = {
     "visibility": dict(Visibility.choices),
     "action": dict(Action.choices),
@@ -626,13 +815,232 @@ def plain_summary(decision: Decision) -> list[tuple[str, str]]:
     return rows
 
 
+def identifying_values(decision: Decision) -> list[str]:
+    """What an audit reviewer must not see of a decision, longest first: what the reviewer API
+    blanks (`labels.blind_terms`: the model's name and version, its score and threshold as
+    text is likely to print them), and the decision's own ids and notice token, which lead to
+    its record and so to all of that."""
+    values = labels.blind_terms(decision)
+    values |= {decision.puid, str(decision.public_id), decision.public_id.hex}
+    values.add(decision.notice_token)
+    return sorted((v for v in values if v.strip()), key=len, reverse=True)
+
+
+def withhold(text: str, values: list[str]) -> str:
+    """`text` with every whole occurrence of `values` (case-insensitive) redacted.
+
+    "Whole" so that a version "v1" is withheld in "model v1." but not taken out of "v10", and a
+    score "0.93" in "scored 0.93" but not inside "0.935" or "10.93".
+    """
+    if not text or not values:
+        return text
+    alternatives = "|".join(re.escape(value) for value in values)
+    pattern = re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w]|\.\d)", re.IGNORECASE)
+    return pattern.sub(labels.REDACTED, text)
+
+
+def blind_summary(decision: Decision) -> list[tuple[str, str]]:
+    """What an audit reviewer reads: what was decided, under which ground and category, the
+    rule, the explanation, the facts and the kind of content, and nothing that names or leads
+    to the decision's record or to the model behind it (appeals.labels: blind review).
+
+    Not shown: the model, version, score and threshold; the decision's ids and dates; its
+    history; how automated it was and who reported it (a planted known-answer item may be a
+    person's decision, and must look like any sample). The platform's own free text is
+    searched for the identifying values, which are withheld.
+    """
+    hidden = identifying_values(decision)
+
+    def blind(text: str) -> str:
+        return withhold(text, hidden) or "—"
+
+    what = _LABELS["action"].get(decision.action, decision.action)
+    restrictions = [_LABELS["visibility"].get(v, v) for v in decision.decision_visibility]
+    for label, value in (
+        ("monetary", decision.get_decision_monetary_display()),
+        ("service", decision.get_decision_provision_display()),
+        ("account", decision.get_decision_account_display()),
+    ):
+        if value:
+            restrictions.append(f"{label}: {value}")
+    about = "content" if decision.subject_content else "account"
+    keywords = [_KEYWORDS.get(k, k) for k in decision.category_specification]
+    if decision.category_specification_other:
+        keywords.append(blind(decision.category_specification_other))
+    content = [_CONTENT_TYPES.get(t, t) for t in decision.content_type]
+    if decision.content_type_other:
+        content.append(blind(decision.content_type_other))
+    return [
+        ("What was decided", f"{what} of the {about}: {', '.join(restrictions) or '—'}"),
+        ("Ground", _LABELS["ground"].get(decision.decision_ground, decision.decision_ground)),
+        (
+            "Category",
+            _LABELS["category"].get(decision.category, decision.category)
+            + (f" ({', '.join(keywords)})" if keywords else ""),
+        ),
+        (
+            "Rule relied upon",
+            blind(decision.incompatible_content_ground or decision.illegal_content_legal_ground),
+        ),
+        (
+            "Explanation",
+            blind(
+                decision.incompatible_content_explanation or decision.illegal_content_explanation
+            ),
+        ),
+        ("Facts", blind(decision.decision_facts)),
+        (
+            "Content",
+            ", ".join(content or ["—"])
+            + (f"; language {decision.content_language}" if decision.content_language else ""),
+        ),
+        ("Where", ", ".join(decision.territorial_scope) or "everywhere"),
+    ]
+
+
+# --- the quality page -----------------------------------------------------------------------
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "—"
+    return f"{low * 100:.1f}% to {high * 100:.1f}%"
+
+
+def _policy_name(key: str | None, version: int | None, title: str | None) -> str:
+    if key is None:
+        return "No policy named"
+    return f"{title} ({key} v{version})"
+
+
+def _precision_row(name: str, platform: str, cell: quality.Precision) -> dict[str, Any]:
+    return {
+        "name": name,
+        "platform": platform,
+        "reviewed": cell.reviewed,
+        "correct": cell.correct,
+        "incorrect": cell.incorrect,
+        "precision": _percent(cell.precision),
+        "interval": _interval(cell.low, cell.high),
+        "enough": cell.enough,
+        "flagged": cell.flagged,
+    }
+
+
+def _agreement_row(name: str, platform: str, cell: quality.Agreement) -> dict[str, Any]:
+    return {
+        "name": name,
+        "platform": platform,
+        "pairs": cell.pairs,
+        "agreed": cell.agreed,
+        "kappa": "—" if cell.kappa is None else f"{cell.kappa:.2f}",
+    }
+
+
+def quality_context(platform_ids: set[int] | None) -> dict[str, Any]:
+    """The quality page's tables, each row ready to print, for the given platforms (all when
+    None): precision per model version (flagged below LEDGER_MIN_PRECISION), per policy,
+    language and territory; Cohen's kappa per queue and policy; reviewers; disputes."""
+    models = [
+        {
+            **_precision_row(f"{row.model} {row.version}", row.platform, row.audit),
+            "model_version_id": row.model_version_id,
+        }
+        for row in quality.precision_by_model_version(platform_ids)
+    ]
+    senior_level = selectors.overturned_at_senior_level(platform_ids)
+    reviewers = []
+    for row in quality.reviewer_quality(platform_ids):
+        senior = senior_level.get(row.reviewer_id)
+        reviewers.append(
+            {
+                "name": row.username,
+                "known_answers": row.known_answers,
+                "right": row.right,
+                "accuracy": _percent(row.accuracy),
+                "interval": _interval(row.low, row.high),
+                "audit_labels": row.audit_labels,
+                "appeal_decisions": row.appeal_decisions,
+                "proposals_rejected": 0 if senior is None else senior.rejected,
+                "overturned": 0 if senior is None else senior.overturned,
+            }
+        )
+    counts = disputes.dispute_counts(platform_ids)
+    return {
+        "min_precision": _percent(settings.LEDGER_MIN_PRECISION),
+        "min_cell": settings.LEDGER_MIN_CELL,
+        "models": models,
+        "flagged_models": [row for row in models if row["flagged"]],
+        "breakdowns": [
+            (
+                "Per policy",
+                "Policy",
+                "quality-policies",
+                [
+                    _precision_row(_policy_name(*cell.key[1:]), cell.key[0], cell)
+                    for cell in quality.precision_by_policy(platform_ids)
+                ],
+            ),
+            (
+                "Per content language",
+                "Language",
+                "quality-languages",
+                [
+                    _precision_row(cell.key[1] or "Not given", cell.key[0], cell)
+                    for cell in quality.precision_by_language(platform_ids)
+                ],
+            ),
+            (
+                "Per territory",
+                "Territory",
+                "quality-territories",
+                [
+                    _precision_row(cell.key[1], cell.key[0], cell)
+                    for cell in quality.precision_by_territory(platform_ids)
+                ],
+            ),
+        ],
+        "agreements": [
+            (
+                "Per queue",
+                "Queue",
+                "quality-kappa-queues",
+                [
+                    _agreement_row(f"{cell.key[2]} ({cell.key[1]})", cell.key[0], cell)
+                    for cell in quality.kappa_by_queue(platform_ids)
+                ],
+            ),
+            (
+                "Per policy",
+                "Policy",
+                "quality-kappa-policies",
+                [
+                    _agreement_row(_policy_name(*cell.key[1:]), cell.key[0], cell)
+                    for cell in quality.kappa_by_policy(platform_ids)
+                ],
+            ),
+        ],
+        "reviewers": reviewers,
+        "disputes": counts,
+        "dispute_outcomes": [
+            (label, counts["decided"].get(value, 0)) for value, label in DisputeOutcome.choices
+        ],
+    }
+
+
 @admin.register(ReviewItem)
 class ReviewItemAdmin(PlatformScopedAdmin):
     """Review work: the list of items, "my queue", the review page of one item (its change
-    page), and the dashboard of the queues."""
+    page: an appeal to decide, a proposal to approve or reject, or a blind audit item to
+    label), the dashboard of the queues, planting known-answer items, and the quality page."""
 
     list_display = (
         "id",
+        "kind",
         "queue",
         "state",
         "priority",
@@ -643,7 +1051,9 @@ class ReviewItemAdmin(PlatformScopedAdmin):
         "holder",
         "senior_only",
     )
-    list_filter = ("state", "queue", "senior_only")
+    # Never `plan`, `known_answer` or `labels_needed`: reviewers read this list too, and a
+    # planted item must look like any sample, a double-reviewed one like any other.
+    list_filter = ("kind", "state", "queue", "senior_only")
     list_select_related = ("queue__platform", "appeal", "claimed_by__user")
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
@@ -670,6 +1080,17 @@ class ReviewItemAdmin(PlatformScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def may_see_quality(self, request: HttpRequest) -> bool:
+        """The platform's moderators (the model permission to view review items), not every
+        reviewer: the page names reviewers and their accuracy on known answers."""
+        return super().has_view_permission(request)
+
+    def may_plant(self, request: HttpRequest) -> bool:
+        """Moderators allowed to add review items. A reviewer who planted an item knows its
+        answer; the label services keep them off it, and this keeps plain reviewers off
+        planting."""
+        return bool(request.user.has_perm(f"{self.opts.app_label}.add_{self.opts.model_name}"))
+
     # --- list columns
 
     @admin.display(description="appeal", ordering="appeal__status")
@@ -684,6 +1105,17 @@ class ReviewItemAdmin(PlatformScopedAdmin):
     def holder(self, obj: ReviewItem) -> str:
         return obj.claimed_by.user.get_username() if obj.claimed_by else "—"
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            "reviewer": request_reviewer(request),
+            "may_see_quality": self.may_see_quality(request),
+            "may_plant": self.may_plant(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
     # --- pages
 
     def get_urls(self) -> list[URLPattern]:
@@ -692,6 +1124,8 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             path("my-queue/", wrap(self.my_queue_view), name="appeals_reviewitem_my_queue"),
             path("claim-next/", wrap(self.claim_next_view), name="appeals_reviewitem_claim_next"),
             path("dashboard/", wrap(self.dashboard_view), name="appeals_reviewitem_dashboard"),
+            path("quality/", wrap(self.quality_view), name="appeals_reviewitem_quality"),
+            path("plant/", wrap(self.plant_view), name="appeals_reviewitem_plant"),
         ]
         return own + super().get_urls()
 
@@ -701,6 +1135,7 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             "title": title,
             "opts": self.opts,
             "reviewer": request_reviewer(request),
+            "may_see_quality": self.may_see_quality(request),
             **extra,
         }
 
@@ -733,13 +1168,14 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             return HttpResponseRedirect(my_queue)
         item = services.claim_next_review(reviewer=reviewer)
         if item is None:
-            messages.info(request, "Nothing to claim: no appeal waits for you.")
+            messages.info(request, "Nothing to claim: no appeal or audit item waits for you.")
             return HttpResponseRedirect(my_queue)
         assert item.lease_expires_at is not None
+        work = "label it" if item.kind == ItemKind.AUDIT else "decide it"
         messages.success(
             request,
             f"You hold item {item.pk} until "
-            f"{timezone.localtime(item.lease_expires_at):%H:%M:%S}; decide it or release it.",
+            f"{timezone.localtime(item.lease_expires_at):%H:%M:%S}; {work} or release it.",
         )
         return HttpResponseRedirect(reverse("admin:appeals_reviewitem_change", args=[item.pk]))
 
@@ -773,6 +1209,66 @@ class ReviewItemAdmin(PlatformScopedAdmin):
         )
         return TemplateResponse(request, "admin/appeals/reviewitem/dashboard.html", context)
 
+    def quality_view(self, request: HttpRequest) -> HttpResponse:
+        """How often each model version and each reviewer is right (appeals.quality), and the
+        platform's out-of-court disputes (appeals.disputes), for the user's platforms."""
+        if not self.may_see_quality(request):
+            raise PermissionDenied
+        context = self._context(
+            request,
+            "Quality: audits, agreement, reviewers",
+            **quality_context(self.platform_ids(request)),
+        )
+        return TemplateResponse(request, "admin/appeals/reviewitem/quality.html", context)
+
+    def plant_view(self, request: HttpRequest) -> HttpResponse:
+        """Plant a known-answer item (appeals.labels.plant_known_answer)."""
+        if not self.may_plant(request):
+            raise PermissionDenied
+        ids = self.platform_ids(request)
+        status = 200
+        if request.method == "POST":
+            form = PlantForm(request.POST, platform_ids=ids)
+            if form.is_valid():
+                try:
+                    item = labels.plant_known_answer(
+                        decision=form.cleaned_data["decision"],
+                        answer=form.cleaned_data["answer"],
+                        queue=form.cleaned_data["queue"],
+                        actor=_user(request),
+                    )
+                except labels.PlantRefused as refused:
+                    for field, problems in refused.errors.items():
+                        target = field if field in form.fields else None
+                        for problem in problems:
+                            form.add_error(target, problem)
+                else:
+                    messages.success(
+                        request,
+                        f"Planted item {item.pk} in {item.queue.name}: reviewers see it as any "
+                        "other audit item, and their labels count towards their accuracy.",
+                    )
+                    return HttpResponseRedirect(reverse("admin:appeals_reviewitem_plant"))
+            status = 400
+        else:
+            form = PlantForm(
+                initial={"decision": request.GET.get("decision", "")}, platform_ids=ids
+            )
+        context = self._context(request, "Plant a known-answer item", form=form)
+        return TemplateResponse(
+            request, "admin/appeals/reviewitem/plant.html", context, status=status
+        )
+
+    # --- the review page
+
+    def _form_classes(self, item: ReviewItem) -> dict[str, type[forms.Form]]:
+        """The forms the item's page offers, by the `action` each posts."""
+        if item.kind == ItemKind.AUDIT:
+            return {"label": LabelForm}
+        if item.proposal_id is not None:
+            return {"answer": AnswerForm}
+        return {"decide": DecideForm, "escalate": EscalateForm}
+
     def change_view(
         self,
         request: HttpRequest,
@@ -780,29 +1276,26 @@ class ReviewItemAdmin(PlatformScopedAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """The review page: the decision, its history and the statement; the forms to decide,
-        escalate or release for the reviewer who holds the item."""
+        """The review page: for an appeal, the decision, its history and the statement, and the
+        forms to decide or escalate; for a proposal, the proposed outcome to approve or reject;
+        for an audit item, the decision blind and the form to label it; release and keep
+        holding for the reviewer who holds the item."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         item = self._item(request, object_id)
         reviewer = request_reviewer(request)
-        decide_form: DecideForm | None = None
-        escalate_form: EscalateForm | None = None
+        bound: dict[str, forms.Form] = {}
         status = 200
         if request.method == "POST":
             if reviewer is None:
                 raise PermissionDenied
             action = request.POST.get("action", "")
+            form_classes = self._form_classes(item)
             try:
-                if action == "decide":
-                    decide_form = DecideForm(request.POST)
-                    if decide_form.is_valid():
-                        return self._decide(request, reviewer, item, decide_form)
-                    status = 400
-                elif action == "escalate":
-                    escalate_form = EscalateForm(request.POST)
-                    if escalate_form.is_valid():
-                        return self._escalate(request, reviewer, item, escalate_form)
+                if action in form_classes:
+                    form = bound[action] = form_classes[action](request.POST)
+                    if form.is_valid():
+                        return self._act(request, action, reviewer, item, form)
                     status = 400
                 elif action == "release":
                     services.release_review(reviewer=reviewer, item=item)
@@ -824,19 +1317,20 @@ class ReviewItemAdmin(PlatformScopedAdmin):
                     status = 400
             except services.ReviewRefused as refused:
                 messages.error(request, refused.message)
-                for form in (decide_form, escalate_form):
-                    if form is not None:
-                        _put_refusal(form, refused)
+                for form in bound.values():
+                    _put_refusal(form, refused)
                 status = _REFUSAL_STATUS.get(refused.code, 400)
             # The page shows the item as it is now; the forms keep what was typed, with the
-            # version now shown, so a decision is only sent again after a fresh read.
+            # version now shown, so an outcome is only sent again after a fresh read.
             item = self._item(request, object_id)
-            for form in (decide_form, escalate_form):
-                if form is not None:
-                    data = request.POST.copy()
-                    data["version"] = str(item.version)
-                    form.data = data
-        response = self._review_page(request, item, reviewer, decide_form, escalate_form)
+            for form in bound.values():
+                data = request.POST.copy()
+                data["version"] = str(item.version)
+                form.data = data
+        if item.kind == ItemKind.AUDIT:
+            response = self._audit_page(request, item, reviewer, bound.get("label"))
+        else:
+            response = self._review_page(request, item, reviewer, bound)
         response.status_code = status
         return response
 
@@ -854,6 +1348,7 @@ class ReviewItemAdmin(PlatformScopedAdmin):
                 "decision__platform",
                 "decision__policy",
                 "decision__model_version__model",
+                "proposal",
             )
             .filter(pk=pk)
             .first()
@@ -862,11 +1357,29 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             raise Http404("No such review item.")
         return item
 
+    def _act(
+        self,
+        request: HttpRequest,
+        action: str,
+        reviewer: Reviewer,
+        item: ReviewItem,
+        form: forms.Form,
+    ) -> HttpResponse:
+        if action == "decide":
+            assert isinstance(form, DecideForm)
+            return self._decide(request, reviewer, item, form)
+        if action == "escalate":
+            assert isinstance(form, EscalateForm)
+            return self._escalate(request, reviewer, item, form)
+        if action == "label":
+            return self._label(request, reviewer, item, form)
+        return self._answer(request, reviewer, item, form)
+
     def _decide(
         self, request: HttpRequest, reviewer: Reviewer, item: ReviewItem, form: DecideForm
     ) -> HttpResponse:
         outcome = form.cleaned_data["outcome"]
-        services.resolve_appeal(
+        review = services.resolve_appeal(
             reviewer=reviewer,
             item=item,
             version=form.cleaned_data["version"],
@@ -874,6 +1387,13 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             reason=form.cleaned_data["reason"],
             measure=form.measure() if outcome == Outcome.MODIFIED else None,
         )
+        if review.needs_approval:
+            messages.success(
+                request,
+                f"Proposed: {Outcome(outcome).label.lower()}. This outcome has a high impact: it "
+                "takes effect once a second reviewer approves it; the appellant is told it waits.",
+            )
+            return HttpResponseRedirect(reverse("admin:appeals_reviewitem_my_queue"))
         label = {
             Outcome.UPHELD: "upheld",
             Outcome.OVERTURNED: "overturned: the reversal is recorded",
@@ -896,23 +1416,95 @@ class ReviewItemAdmin(PlatformScopedAdmin):
         messages.success(request, f"Item {item.pk} goes to a senior reviewer.")
         return HttpResponseRedirect(reverse("admin:appeals_reviewitem_my_queue"))
 
-    def _review_page(
-        self,
-        request: HttpRequest,
-        item: ReviewItem,
-        reviewer: Reviewer | None,
-        decide_form: DecideForm | None,
-        escalate_form: EscalateForm | None,
-    ) -> TemplateResponse:
-        now = timezone.now()
-        decision = item.decision
-        holds = (
+    def _label(
+        self, request: HttpRequest, reviewer: Reviewer, item: ReviewItem, form: forms.Form
+    ) -> HttpResponse:
+        outcome = form.cleaned_data["outcome"]
+        labels.label_item(
+            reviewer=reviewer,
+            item=item,
+            version=form.cleaned_data["version"],
+            outcome=outcome,
+            reason=form.cleaned_data["reason"],
+            clause=form.cleaned_data["clause"],
+        )
+        # The same words for every audit item: nothing tells a planted one from a sample, or
+        # whether the label matched a known answer.
+        messages.success(request, f"Labelled item {item.pk} {Label(outcome).label.lower()}.")
+        return HttpResponseRedirect(reverse("admin:appeals_reviewitem_my_queue"))
+
+    def _answer(
+        self, request: HttpRequest, reviewer: Reviewer, item: ReviewItem, form: forms.Form
+    ) -> HttpResponse:
+        approve = form.cleaned_data["outcome"] == Outcome.APPROVED
+        services.answer_proposal(
+            reviewer=reviewer,
+            item=item,
+            version=form.cleaned_data["version"],
+            approve=approve,
+            reason=form.cleaned_data["reason"],
+        )
+        if approve:
+            messages.success(request, "Approved: the proposed outcome takes effect now.")
+        else:
+            messages.success(
+                request, "Rejected: the appeal goes back to its queue for a senior reviewer."
+            )
+        return HttpResponseRedirect(reverse("admin:appeals_reviewitem_my_queue"))
+
+    def _holds(self, item: ReviewItem, reviewer: Reviewer | None, now: Any) -> bool:
+        return (
             reviewer is not None
             and item.state == ItemState.CLAIMED
             and item.claimed_by_id == reviewer.pk
             and item.lease_expires_at is not None
             and item.lease_expires_at > now
         )
+
+    def _audit_page(
+        self,
+        request: HttpRequest,
+        item: ReviewItem,
+        reviewer: Reviewer | None,
+        label_form: forms.Form | None,
+    ) -> TemplateResponse:
+        """The blind page: built from `blind_summary` and the policy only. The template gets no
+        decision, no earlier label (independent double review) and nothing of the item that
+        tells a planted known answer from a sample (`plan`, `known_answer`, `planted_by`,
+        `labels_needed`)."""
+        now = timezone.now()
+        decision = item.decision
+        policy = decision.policy
+        hidden = identifying_values(decision)
+        context = self._context(
+            request,
+            f"Audit item {item.pk}",
+            item=item,
+            summary=blind_summary(decision),
+            policy=None
+            if policy is None
+            else {
+                "title": withhold(policy.title, hidden),
+                "clause": withhold(policy.clause, hidden),
+                "summary": withhold(policy.summary, hidden),
+                "url": policy.url,
+            },
+            holds=self._holds(item, reviewer, now),
+            done=item.state == ItemState.DONE,
+            label_form=label_form or LabelForm(initial={"version": item.version}),
+            now=now,
+        )
+        return TemplateResponse(request, "admin/appeals/reviewitem/audit_review.html", context)
+
+    def _review_page(
+        self,
+        request: HttpRequest,
+        item: ReviewItem,
+        reviewer: Reviewer | None,
+        bound: dict[str, forms.Form],
+    ) -> TemplateResponse:
+        now = timezone.now()
+        decision = item.decision
         initial = {"version": item.version}
         may_link = request.user.has_perm("moderation.view_decision")
         chain = [
@@ -927,9 +1519,16 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             }
             for d in decision_chain(decision)
         ]
-        reviews = list(
-            Review.objects.filter(item=item).select_related("reviewer__user", "reversal")
-        )
+        proposal = item.proposal
+        # The pending proposal is shown by its outcome and reason, not by who made it: the
+        # second reviewer judges the outcome, not the colleague.
+        reviews = [
+            review
+            for review in Review.objects.filter(item=item).select_related(
+                "reviewer__user", "reversal"
+            )
+            if proposal is None or review.pk != proposal.pk
+        ]
         context = self._context(
             request,
             f"Review of appeal item {item.pk}",
@@ -939,14 +1538,20 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             summary=plain_summary(decision),
             chain=chain,
             reviews=reviews,
+            proposal=proposal,
             statement_visible=may_read_statement(request, decision.platform_id),
-            holds=holds,
+            holds=self._holds(item, reviewer, now),
             decided=item.state == ItemState.DONE,
             appeal_done=item.appeal is not None
             and item.appeal.status
             in (AppealStatus.UPHELD, AppealStatus.OVERTURNED, AppealStatus.MODIFIED),
-            decide_form=decide_form or DecideForm(initial=initial),
-            escalate_form=escalate_form or EscalateForm(initial=initial),
+            decide_form=bound.get("decide") or DecideForm(initial=initial),
+            escalate_form=bound.get("escalate") or EscalateForm(initial=initial),
+            answer_form=bound.get("answer") or AnswerForm(initial=initial),
             now=now,
         )
         return TemplateResponse(request, "admin/appeals/reviewitem/review.html", context)
+
+
+# The out-of-court disputes pages register themselves with the admin site.
+from appeals import dispute_admin  # noqa: E402, F401
