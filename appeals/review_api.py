@@ -755,6 +755,14 @@ class EscalateApi(ItemActionApi):
         return super().post(request, item_id)
 
     def act(self, request: Request, item_id: int) -> Response:
+        item = selectors.review_item_for(reviewer=request_reviewer(request), item_id=item_id)
+        if item.kind == ItemKind.AUDIT:
+            # A label is one reviewer's own judgement; a hard case is released, not escalated.
+            raise services.ReviewRefused(
+                "invalid",
+                "An audit item is labelled, not escalated: label it, or release it.",
+                {"item": ["An audit item cannot be escalated."]},
+            )
         data = EscalateIn(data=request.data)
         data.is_valid(raise_exception=True)
         review = services.escalate_review(

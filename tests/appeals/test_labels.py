@@ -28,6 +28,7 @@ from ledger.audit import audit_log
 from ledger.models import EntryType, LogEntry
 from moderation import services as moderation
 from moderation.models import AuditEvent, Decision, ModelVersion, Platform
+from tests.concurrency import at_once, failures
 from tests.factories import as_input, decision_payload, make_reviewer, register_model
 
 pytestmark = pytest.mark.django_db
@@ -492,6 +493,17 @@ def test_a_double_reviewed_item_over_the_api_needs_another_reviewer(
     assert decided.json()["item"]["state"] == "done"
 
 
+def test_an_audit_item_is_not_escalated(sampled, reviewer_client):
+    rita = reviewer_client("rita")
+    item = claimed(rita)
+
+    data = api_refused(
+        rita, url(item["id"], "escalate"), {"reason": REASON, "version": item["version"]}, 400
+    )
+
+    assert list(data["errors"]) == ["item"]
+
+
 def test_an_appeal_item_still_takes_an_appeals_outcomes(sampled, reviewer_client):
     services.file_appeal(decision=sampled, appellant="subject", statement="It was chess.")
     ReviewItem.objects.filter(kind=ItemKind.AUDIT).update(state=ItemState.DONE)
@@ -559,3 +571,35 @@ def test_a_label_and_its_entry_are_kept_as_written_on_postgresql(sampled, rita):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [review.pk])
     assert Review.objects.get(pk=review.pk).outcome == "incorrect"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_labels_plans_and_recording_at_once_neither_deadlock_nor_lose_anything(platform, chessbot):
+    sample_everything(platform)
+    decisions = [automated(platform) for _ in range(4)]
+    reviewers = [make_reviewer(platform, f"r{n}") for n in range(4)]
+    held = [claim_next_review(reviewer=reviewer) for reviewer in reviewers]
+    assert {item.decision_id for item in held if item} == {d.pk for d in decisions}
+
+    def labelling(reviewer: Reviewer, item: ReviewItem) -> Callable[[], Review]:
+        return lambda: label_item(
+            reviewer=reviewer, item=item.pk, version=item.version, outcome="correct", reason=REASON
+        )
+
+    outcomes = at_once(
+        [
+            *(labelling(r, i) for r, i in zip(reviewers, held, strict=True) if i is not None),
+            # The plan takes the platform's write lock, as recording does; labels take KEY SHARE
+            # on it before the log's head, so neither waits on the other in the wrong order.
+            lambda: set_audit_plan(
+                platform=platform, strata=[{"rate": 0.5}], double_review=0.2, actor="tests"
+            ),
+            lambda: automated(platform),
+        ]
+    )
+
+    assert failures(outcomes) == []
+    assert Review.objects.filter(outcome="correct").count() == 4
+    assert LogEntry.objects.filter(entry_type=EntryType.AUDIT_LABELLED).count() == 4
+    assert audit_log().ok
