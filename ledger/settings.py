@@ -245,7 +245,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # A decision's `decision_ground` and a policy's `ground` are one choice set: one name.
-    "ENUM_NAME_OVERRIDES": {"GroundEnum": "moderation.vocabulary.Ground"},
+    "ENUM_NAME_OVERRIDES": {
+        "GroundEnum": "moderation.vocabulary.Ground",
+        # The disputes API's choices, named once (appeals.dispute_api).
+        "AppellantEnum": "appeals.models.Appellant",
+        "DisputeOutcomeEnum": "appeals.models.DisputeOutcome",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKey": {"type": "http", "scheme": "bearer", "description": "A platform API key"}

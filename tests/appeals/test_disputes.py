@@ -878,12 +878,16 @@ def test_the_schema_documents_the_dispute_operations(api):
     assert "get" in paths["/api/v1/disputes/{dispute_id}"]
     assert "post" in paths["/api/v1/disputes/{dispute_id}/ruling"]
     assert "post" in paths["/api/v1/disputes/{dispute_id}/implementation"]
-    out = schema["components"]["schemas"]["DisputeOut"]["properties"]
-    assert out["status"]["enum"] == [
-        "referred",
-        "decided",
-        "implemented",
-        "not_implemented",
+    components = schema["components"]["schemas"]
+    out = components["DisputeOut"]["properties"]
+    status = components[out["status"]["allOf"][0]["$ref"].rsplit("/", 1)[1]]
+    assert status["enum"] == ["referred", "decided", "implemented", "not_implemented", "withdrawn"]
+    ruling = components["RulingOut"]["properties"]["outcome"]["$ref"]
+    assert ruling == "#/components/schemas/DisputeOutcomeEnum"
+    assert components["DisputeOutcomeEnum"]["enum"] == [
+        "upheld",
+        "overturned",
+        "settled",
         "withdrawn",
     ]
 
@@ -1071,7 +1075,11 @@ def test_the_notice_page_follows_a_dispute_step_by_step(client, shadowban):
     assert "Yes, on 21 November 2026, 09:00 UTC." in implemented
 
 
-def test_an_upheld_ruling_not_implemented_and_the_notifiers_view(client, removal_on_notice):
+def test_an_upheld_ruling_not_implemented_and_the_notifiers_view(client, platform):
+    # The notifier has a notice link of their own when the platform names them.
+    removal_on_notice = record(
+        platform, human_payload(decided_at=DECIDED.isoformat(), notifier="reporter-42")
+    )
     by_notifier = refer(removal_on_notice, complainant="notifier")
     by_subject = refer(removal_on_notice, body="User Rights GmbH")
     record_ruling(dispute=by_notifier, outcome="upheld", decided_at=NOW, actor=ACTOR, now=NOW)
