@@ -348,7 +348,8 @@ def item_data(request: Request, item: ReviewItem) -> dict[str, Any]:
     # The services return the row they locked, without what the answer shows: one query here
     # loads the item with its queue, appeal and decision as they now are.
     if item.kind == ItemKind.AUDIT:
-        # The model version is not even loaded for the blind view.
+        # Nothing of the model version is joined in, so no serializer can show it by mistake;
+        # the redactor reads its name and version on its own, only to blank them out.
         blind = ReviewItem.objects.select_related("queue__platform", "decision__policy").get(
             pk=item.pk
         )
