@@ -1,12 +1,17 @@
 """Staff forms of the admin. They validate input and call one service each; no model saves.
 
 `RecordDecisionForm` builds the same `DecisionIn` the API decodes and records it with
-`services.record_decision`, so a manual decision passes exactly the rules an API one does.
+`services.record_decision`, so a manual decision passes exactly the rules an API one does. The
+service's messages name fields and vocabulary keys as the API does ("Required when decision_ground
+is DECISION_GROUND_ILLEGAL_CONTENT."); `in_words` says them as the form does ("Required when the
+ground is illegal content.").
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -23,6 +28,7 @@ from moderation.vocabulary import (
     RESTRICTION_FIELDS,
     AccountAction,
     AccountType,
+    Action,
     AutomatedDecision,
     Category,
     ContentType,
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import _User
 
 YES_NO = [("No", "No"), ("Yes", "Yes")]
+# A required choice starts on this: nothing is chosen for the moderator.
+CHOOSE = ("", "Choose…")
 
 # Where an error about a `DecisionIn` field (or a path in it) is shown on the form.
 _ERROR_FIELD = {
@@ -83,6 +91,397 @@ _PLAIN_FIELDS = (
 
 def _blank(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [("", "---------"), *choices]
+
+
+def _choose(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [CHOOSE, *choices]
+
+
+# ISO 639-1 names in English, for the codes of `vocabulary.Language` (a test ties the two).
+LANGUAGE_NAMES: dict[str, str] = {
+    "AA": "Afar",
+    "AB": "Abkhazian",
+    "AE": "Avestan",
+    "AF": "Afrikaans",
+    "AK": "Akan",
+    "AM": "Amharic",
+    "AN": "Aragonese",
+    "AR": "Arabic",
+    "AS": "Assamese",
+    "AV": "Avaric",
+    "AY": "Aymara",
+    "AZ": "Azerbaijani",
+    "BA": "Bashkir",
+    "BE": "Belarusian",
+    "BG": "Bulgarian",
+    "BI": "Bislama",
+    "BM": "Bambara",
+    "BN": "Bengali",
+    "BO": "Tibetan",
+    "BR": "Breton",
+    "BS": "Bosnian",
+    "CA": "Catalan",
+    "CE": "Chechen",
+    "CH": "Chamorro",
+    "CO": "Corsican",
+    "CR": "Cree",
+    "CS": "Czech",
+    "CU": "Church Slavonic",
+    "CV": "Chuvash",
+    "CY": "Welsh",
+    "DA": "Danish",
+    "DE": "German",
+    "DV": "Divehi",
+    "DZ": "Dzongkha",
+    "EE": "Ewe",
+    "EL": "Greek",
+    "EN": "English",
+    "EO": "Esperanto",
+    "ES": "Spanish",
+    "ET": "Estonian",
+    "EU": "Basque",
+    "FA": "Persian",
+    "FF": "Fulah",
+    "FI": "Finnish",
+    "FJ": "Fijian",
+    "FO": "Faroese",
+    "FR": "French",
+    "FY": "Western Frisian",
+    "GA": "Irish",
+    "GD": "Scottish Gaelic",
+    "GL": "Galician",
+    "GN": "Guarani",
+    "GU": "Gujarati",
+    "GV": "Manx",
+    "HA": "Hausa",
+    "HE": "Hebrew",
+    "HI": "Hindi",
+    "HO": "Hiri Motu",
+    "HR": "Croatian",
+    "HT": "Haitian Creole",
+    "HU": "Hungarian",
+    "HY": "Armenian",
+    "HZ": "Herero",
+    "IA": "Interlingua",
+    "ID": "Indonesian",
+    "IE": "Interlingue",
+    "IG": "Igbo",
+    "II": "Sichuan Yi",
+    "IK": "Inupiaq",
+    "IO": "Ido",
+    "IS": "Icelandic",
+    "IT": "Italian",
+    "IU": "Inuktitut",
+    "JA": "Japanese",
+    "JV": "Javanese",
+    "KA": "Georgian",
+    "KG": "Kongo",
+    "KI": "Kikuyu",
+    "KJ": "Kuanyama",
+    "KK": "Kazakh",
+    "KL": "Kalaallisut",
+    "KM": "Khmer",
+    "KN": "Kannada",
+    "KO": "Korean",
+    "KR": "Kanuri",
+    "KS": "Kashmiri",
+    "KU": "Kurdish",
+    "KV": "Komi",
+    "KW": "Cornish",
+    "KY": "Kyrgyz",
+    "LA": "Latin",
+    "LB": "Luxembourgish",
+    "LG": "Ganda",
+    "LI": "Limburgish",
+    "LN": "Lingala",
+    "LO": "Lao",
+    "LT": "Lithuanian",
+    "LU": "Luba-Katanga",
+    "LV": "Latvian",
+    "MG": "Malagasy",
+    "MH": "Marshallese",
+    "MI": "Maori",
+    "MK": "Macedonian",
+    "ML": "Malayalam",
+    "MN": "Mongolian",
+    "MR": "Marathi",
+    "MS": "Malay",
+    "MT": "Maltese",
+    "MY": "Burmese",
+    "NA": "Nauru",
+    "NB": "Norwegian Bokmål",
+    "ND": "North Ndebele",
+    "NE": "Nepali",
+    "NG": "Ndonga",
+    "NL": "Dutch",
+    "NN": "Norwegian Nynorsk",
+    "NO": "Norwegian",
+    "NR": "South Ndebele",
+    "NV": "Navajo",
+    "NY": "Chichewa",
+    "OC": "Occitan",
+    "OJ": "Ojibwa",
+    "OM": "Oromo",
+    "OR": "Odia",
+    "OS": "Ossetian",
+    "PA": "Punjabi",
+    "PI": "Pali",
+    "PL": "Polish",
+    "PS": "Pashto",
+    "PT": "Portuguese",
+    "QU": "Quechua",
+    "RM": "Romansh",
+    "RN": "Kirundi",
+    "RO": "Romanian",
+    "RU": "Russian",
+    "RW": "Kinyarwanda",
+    "SA": "Sanskrit",
+    "SC": "Sardinian",
+    "SD": "Sindhi",
+    "SE": "Northern Sami",
+    "SG": "Sango",
+    "SI": "Sinhala",
+    "SK": "Slovak",
+    "SL": "Slovenian",
+    "SM": "Samoan",
+    "SN": "Shona",
+    "SO": "Somali",
+    "SQ": "Albanian",
+    "SR": "Serbian",
+    "SS": "Swati",
+    "ST": "Southern Sotho",
+    "SU": "Sundanese",
+    "SV": "Swedish",
+    "SW": "Swahili",
+    "TA": "Tamil",
+    "TE": "Telugu",
+    "TG": "Tajik",
+    "TH": "Thai",
+    "TI": "Tigrinya",
+    "TK": "Turkmen",
+    "TL": "Tagalog",
+    "TN": "Tswana",
+    "TO": "Tongan",
+    "TR": "Turkish",
+    "TS": "Tsonga",
+    "TT": "Tatar",
+    "TW": "Twi",
+    "TY": "Tahitian",
+    "UG": "Uyghur",
+    "UK": "Ukrainian",
+    "UR": "Urdu",
+    "UZ": "Uzbek",
+    "VE": "Venda",
+    "VI": "Vietnamese",
+    "VO": "Volapük",
+    "WA": "Walloon",
+    "WO": "Wolof",
+    "XH": "Xhosa",
+    "YI": "Yiddish",
+    "YO": "Yoruba",
+    "ZA": "Zhuang",
+    "ZH": "Chinese",
+    "ZU": "Zulu",
+}
+COUNTRY_NAMES: dict[str, str] = {
+    "AT": "Austria",
+    "BE": "Belgium",
+    "BG": "Bulgaria",
+    "CY": "Cyprus",
+    "CZ": "Czechia",
+    "DE": "Germany",
+    "DK": "Denmark",
+    "EE": "Estonia",
+    "ES": "Spain",
+    "FI": "Finland",
+    "FR": "France",
+    "GR": "Greece",
+    "HR": "Croatia",
+    "HU": "Hungary",
+    "IE": "Ireland",
+    "IS": "Iceland",
+    "IT": "Italy",
+    "LI": "Liechtenstein",
+    "LT": "Lithuania",
+    "LU": "Luxembourg",
+    "LV": "Latvia",
+    "MT": "Malta",
+    "NL": "Netherlands",
+    "NO": "Norway",
+    "PL": "Poland",
+    "PT": "Portugal",
+    "RO": "Romania",
+    "SE": "Sweden",
+    "SI": "Slovenia",
+    "SK": "Slovakia",
+}
+
+
+# Every key of the vocabulary with its label: what a message that names a key shows instead.
+VOCABULARY_LABELS: dict[str, str] = {
+    str(value): str(label)
+    for choices in (
+        DecisionType,
+        Visibility,
+        Monetary,
+        Provision,
+        AccountAction,
+        AccountType,
+        Ground,
+        Category,
+        Keyword,
+        ContentType,
+        Source,
+        AutomatedDecision,
+        Action,
+    )
+    for value, label in choices.choices
+}
+
+
+def language_name(code: str) -> str:
+    """ "German (DE)" for "DE"; the code alone for one we have no name for."""
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def country_name(code: str) -> str:
+    name = COUNTRY_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def _by_name(codes: Iterable[str], name: Any) -> list[tuple[str, str]]:
+    """Choices labelled by name and sorted by it, so a moderator finds German under G."""
+    return sorted(((code, name(code)) for code in codes), key=lambda choice: choice[1])
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: "Illegal content" -> "illegal content", "DSA ..." kept."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+# How a message names a field, where the form's label does not read well inside a sentence or
+# the field is not on the form (`DecisionIn` paths). Fields holding a list are plural, so that
+# "contains" reads as "include".
+_FIELD_WORDS: dict[str, str] = {
+    "decision_visibility": "the visibility restrictions",
+    "decision_visibility_other": "the other visibility restriction",
+    "decision_monetary_other": "the other monetary restriction",
+    "end_date_visibility_restriction": "the end of the visibility restriction",
+    "end_date_monetary_restriction": "the end of the monetary restriction",
+    "end_date_service_restriction": "the end of the service restriction",
+    "end_date_account_restriction": "the end of the account restriction",
+    "illegal_content_explanation": "the explanation of why the content is illegal",
+    "incompatible_content_explanation": "the explanation of why the content is incompatible",
+    "incompatible_content_illegal": "“Also considered illegal?”",
+    "category_addition": "the additional categories",
+    "category_specification": "the keywords",
+    "category_specification_other": "the other keyword",
+    "decision_facts": "the statement of facts",
+    "internal_notes": "the internal notes",
+    "automated_detection": "“Detected automatically?”",
+    "content_type": "the content types",
+    "content_type_other": "the other content type",
+    "territorial_scope": "the territorial scope",
+    "application_date": "the date it applies from",
+    "decided_at": "the decision time",
+    "notified_at": "the notification time",
+    "policy_version": "the policy version",
+    "supersedes_puid": "the puid of the decision it changes",
+    "subject": "the affected account or content",
+    "supersedes": "the decision it changes",
+    "puid": "the decision id (puid)",
+    "policy": "the policy",
+    "model": "the model",
+    "score": "the model score",
+    "subject.account": "the affected account id",
+    "subject.content": "the affected content id",
+    "content_id": "the product EAN-13",
+    "content_id.EAN-13": "the product EAN-13",
+    "non_field_errors": "the decision",
+}
+_PLURAL_FIELDS = frozenset(
+    {"decision_visibility", "category_addition", "category_specification", "content_type"}
+)
+# Whole messages whose generic rewording would read badly.
+_MESSAGE_WORDS: dict[str, str] = {
+    "Only allowed with model and model_version.": "Only allowed with a model version.",
+    "Give model and model_version together.": "Choose a model version.",
+}
+_VOCABULARY_KEY = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+_FIELD_NAME = re.compile(
+    r"\b(?:subject\.(?:account|content)|content_id\.EAN-13|[a-z]+(?:_[a-z0-9]+)+)\b"
+)
+# "A expiry" once a key became its label; not before "u" ("a user").
+_A_BEFORE_VOWEL = re.compile(r"\b([Aa]) (?=[aeioAEIO])")
+_CONDITION = re.compile(
+    r"\b(?P<field>[a-z]+(?:_[a-z0-9]+)+) (?P<verb>is|contains) (?P<value>[A-Z][A-Za-z0-9_]*)\b"
+)
+
+
+def _is_field(name: str) -> bool:
+    return (
+        name in _FIELD_WORDS
+        or name in RecordDecisionForm.base_fields
+        or name in DecisionIn.__struct_fields__
+    )
+
+
+def field_words(field: str) -> str:
+    """How a sentence names a field: "decision_ground" -> "the ground"."""
+    if field in _FIELD_WORDS:
+        return _FIELD_WORDS[field]
+    form_field = RecordDecisionForm.base_fields.get(field)
+    if form_field is not None and form_field.label:
+        return f"the {_in_sentence(str(form_field.label))}"
+    return field.replace("_", " ")
+
+
+def _choice_words(field: str, value: str) -> str:
+    """A value a condition names, by its label: the field's choice whose key is or ends with it
+    (the rules name DECISION_MONETARY_OTHER as plain OTHER)."""
+    form_field = RecordDecisionForm.base_fields.get(field)
+    for key, label in getattr(form_field, "choices", ()):
+        if key and (key == value or str(key).endswith(f"_{value}")):
+            return _in_sentence(str(label))
+    return _in_sentence(VOCABULARY_LABELS.get(value, value))
+
+
+def in_words(message: str) -> str:
+    """A service's message as the admin says it: fields by what the form calls them and
+    vocabulary keys by their labels, never DECISION_GROUND_ILLEGAL_CONTENT or decision_ground.
+
+    "Required when decision_ground is DECISION_GROUND_ILLEGAL_CONTENT." becomes "Required when
+    the ground is illegal content."; messages naming neither pass unchanged.
+    """
+    if message in _MESSAGE_WORDS:
+        return _MESSAGE_WORDS[message]
+
+    def condition(match: re.Match[str]) -> str:
+        field = match["field"]
+        if not _is_field(field):
+            return match[0]
+        verb = match["verb"]
+        if verb == "contains":
+            verb = "include" if field in _PLURAL_FIELDS else "includes"
+        return f"{field_words(field)} {verb} {_choice_words(field, match['value'])}"
+
+    message = _CONDITION.sub(condition, message)
+    # Only known keys and fields: a puid or an id quoted in a message may look like either.
+    message = _VOCABULARY_KEY.sub(
+        lambda m: _in_sentence(VOCABULARY_LABELS[m[0]]) if m[0] in VOCABULARY_LABELS else m[0],
+        message,
+    )
+    message = _FIELD_NAME.sub(lambda m: field_words(m[0]) if _is_field(m[0]) else m[0], message)
+    message = _A_BEFORE_VOWEL.sub(r"\1n ", message)
+    return message[:1].upper() + message[1:]
+
+
+def path_in_words(path: str, message: str) -> str:
+    """An error about a field the form does not show, with the field named in words."""
+    return in_words(f"{field_words(path)}: {_in_sentence(in_words(message))}")
 
 
 def _text(label: str, *, max_length: int = 500, help_text: str = "") -> forms.CharField:
@@ -141,9 +540,7 @@ class RecordDecisionForm(forms.Form):
         help_text="The platform's own id; stored only as a keyed pseudonym. Give this, the "
         "account, or both; use the same ids as earlier decisions to join their chain.",
     )
-    decision_type = forms.ChoiceField(
-        label="Decision type", choices=DecisionType.choices, initial=DecisionType.RESTRICTION
-    )
+    decision_type = forms.ChoiceField(label="Decision type", choices=_choose(DecisionType.choices))
     supersedes = forms.UUIDField(
         label="Supersedes (decision id)",
         required=False,
@@ -175,7 +572,7 @@ class RecordDecisionForm(forms.Form):
         label="Account type", choices=_blank(AccountType.choices), required=False
     )
 
-    decision_ground = forms.ChoiceField(label="Ground", choices=Ground.choices)
+    decision_ground = forms.ChoiceField(label="Ground", choices=_choose(Ground.choices))
     decision_ground_reference_url = forms.URLField(
         label="Ground reference URL", max_length=500, required=False, assume_scheme="https"
     )
@@ -192,20 +589,18 @@ class RecordDecisionForm(forms.Form):
     incompatible_content_illegal = forms.ChoiceField(
         label="Also considered illegal?", choices=_blank(YES_NO), required=False
     )
-    category = forms.ChoiceField(label="Category", choices=Category.choices)
+    category = forms.ChoiceField(label="Category", choices=_choose(Category.choices))
     category_addition = forms.MultipleChoiceField(
         label="Additional categories",
         choices=Category.choices,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Hold Ctrl (Cmd on a Mac) to choose more than one.",
+        widget=forms.CheckboxSelectMultiple,
     )
     category_specification = forms.MultipleChoiceField(
         label="Keywords",
-        choices=Keyword.choices,
+        choices=sorted(Keyword.choices, key=lambda choice: str(choice[1])),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Hold Ctrl (Cmd on a Mac) to choose more than one.",
+        widget=forms.CheckboxSelectMultiple,
     )
     category_specification_other = _text("Other keyword")
     policy = PolicyChoiceField(
@@ -216,19 +611,15 @@ class RecordDecisionForm(forms.Form):
     decision_facts = _long_text("Statement of facts (public)", max_length=5000, required=True)
     internal_notes = _long_text("Internal notes (staff only, never published)", max_length=5000)
 
-    source_type = forms.ChoiceField(
-        label="Source", choices=Source.choices, initial=Source.VOLUNTARY
-    )
+    source_type = forms.ChoiceField(label="Source", choices=_choose(Source.choices))
     source_identity = _text(
         "Source identity", help_text="Who notified, e.g. a notice or order reference."
     )
     automated_detection = forms.ChoiceField(
-        label="Detected automatically?", choices=YES_NO, initial="No", widget=forms.RadioSelect
+        label="Detected automatically?", choices=YES_NO, widget=forms.RadioSelect
     )
     automated_decision = forms.ChoiceField(
-        label="Automation of the decision",
-        choices=AutomatedDecision.choices,
-        initial=AutomatedDecision.NOT_AUTOMATED,
+        label="Automation of the decision", choices=_choose(AutomatedDecision.choices)
     )
     model_version = ModelVersionChoiceField(
         label="Model version",
@@ -245,22 +636,26 @@ class RecordDecisionForm(forms.Form):
     )
     content_type_other = _text("Other content type")
     content_language = forms.ChoiceField(
-        label="Content language", choices=_blank(Language.choices), required=False
+        label="Content language",
+        choices=_blank(_by_name(Language.values, language_name)),
+        required=False,
     )
     content_id_ean = forms.RegexField(label="Product EAN-13", regex=r"^[0-9]{13}$", required=False)
     territorial_scope = forms.MultipleChoiceField(
         label="Territorial scope",
-        choices=Country.choices,
+        choices=_by_name(Country.values, country_name),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Where the decision applies; leave empty for everywhere.",
     )
-    content_date = _date("Content date", required=True, today=True)
+    # No default: the day the content was posted is a fact the moderator looks up, not today.
+    content_date = _date("Content date", required=True)
     application_date = _date("Applies from", required=True, today=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.decision: DecisionIn | None = None
+        say_invalid_choice_in_words(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -325,12 +720,20 @@ class RecordDecisionForm(forms.Form):
     def _add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for path, messages in errors.items():
             field = _ERROR_FIELD.get(path, path)
-            if field in self.fields:
-                for message in messages:
-                    self.add_error(field, message)
-            else:
-                for message in messages:
-                    self.add_error(None, f"{path}: {message}")
+            for message in messages:
+                if field in self.fields:
+                    self.add_error(field, in_words(message))
+                else:
+                    self.add_error(None, path_in_words(path, message))
+
+
+def say_invalid_choice_in_words(form: forms.Form) -> None:
+    """A posted value that is not on offer is refused without echoing it: a hand-made request
+    could otherwise put any text, or a raw key, in the page's error."""
+    for field in form.fields.values():
+        # ModelChoiceField is a ChoiceField too; ModelMultipleChoiceField is neither's.
+        if isinstance(field, forms.ChoiceField | forms.ModelMultipleChoiceField):
+            field.error_messages["invalid_choice"] = "Choose one of the options offered."
 
 
 class ReverseDecisionForm(forms.Form):
@@ -356,7 +759,7 @@ class ReverseDecisionForm(forms.Form):
         except services.DecisionsRejected as rejected:
             for path, messages in rejected.errors[0].items():
                 for message in messages:
-                    self.add_error(None, f"{path}: {message}")
+                    self.add_error(None, path_in_words(path, message))
         return None
 
 
@@ -378,8 +781,8 @@ class RegisterPolicyForm(forms.Form):
         help_text="Leave empty to register the next version of this key.",
     )
     title = forms.CharField(max_length=200)
-    category = forms.ChoiceField(choices=Category.choices)
-    ground = forms.ChoiceField(choices=Ground.choices)
+    category = forms.ChoiceField(choices=_choose(Category.choices))
+    ground = forms.ChoiceField(choices=_choose(Ground.choices))
     clause = forms.CharField(
         max_length=500, help_text="The terms-of-service clause or the law relied upon."
     )

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from moderation.models import Decision, DsaSubmission, EuForwarding, Platform, PlatformMember
+from moderation.pseudonyms import pseudonym
+from moderation.vocabulary import SubjectKind
 
 _NOTICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+# The text search configuration of the facts search on PostgreSQL. English stemming finds
+# "captures" for "capture"; words of other languages still match themselves.
+FACTS_SEARCH_CONFIG = "english"
 DECISION_RELATED = ("platform", "policy", "model_version__model", "supersedes", "log_entry")
 
 
@@ -98,3 +106,52 @@ def eu_forwarding_status(platform: Platform) -> dict[str, Any]:
         "paused_reason": forwarding.paused_reason or None,
         "statements": {state: counts.get(state, 0) for state in DsaSubmission.State.values},
     }
+
+
+def decisions_matching(
+    decisions: QuerySet[Decision], term: str, *, platforms: QuerySet[Platform]
+) -> QuerySet[Decision]:
+    """What a moderator means by `term` in the decision search, among `decisions`.
+
+    An identifier first: a decision id (UUID), a platform's decision id (puid), an account or
+    content id as the platform knows it (pseudonymised for each of `platforms` exactly as intake
+    does, so every decision about that subject is found and nothing else), or a pseudonym as
+    the admin shows it. Each of these is one index lookup per platform. Only when the term
+    names nothing is it searched for in the statements of facts: PostgreSQL full-text search
+    (words, stemmed), or on SQLite every word as a plain case-insensitive substring.
+    """
+    term = term.strip()
+    # PostgreSQL refuses NUL in a query string: no identifier or facts text holds one.
+    if not term or "\x00" in term:
+        return decisions.none() if term else decisions
+    named = Q()
+    for platform in platforms:
+        named |= Q(platform=platform, puid=term)
+        for kind in SubjectKind:
+            subject = pseudonym(platform_slug=platform.slug, kind=kind.value, platform_id=term)
+            named |= Q(platform=platform, **{f"subject_{kind.value}": subject})
+    with contextlib.suppress(ValueError):
+        named |= Q(public_id=uuid.UUID(term))
+    if _PSEUDONYM.fullmatch(term):
+        named |= Q(subject_account=term) | Q(subject_content=term)
+    by_id = decisions.filter(named)
+    if by_id.exists():
+        return by_id
+    return _facts_matching(decisions, term)
+
+
+def _facts_matching(decisions: QuerySet[Decision], text: str) -> QuerySet[Decision]:
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        # No index serves this (a GIN index on the same to_tsvector expression would, and needs
+        # a migration): a scan, acceptable for staff searches, which are rare.
+        return decisions.annotate(
+            facts_vector=SearchVector("decision_facts", config=FACTS_SEARCH_CONFIG)
+        ).filter(
+            facts_vector=SearchQuery(text, config=FACTS_SEARCH_CONFIG, search_type="websearch")
+        )
+    words = Q()
+    for word in text.split():
+        words &= Q(decision_facts__icontains=word)
+    return decisions.filter(words)
