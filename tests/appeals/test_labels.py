@@ -29,7 +29,13 @@ from ledger.models import EntryType, LogEntry
 from moderation import services as moderation
 from moderation.models import AuditEvent, Decision, ModelVersion, Platform
 from tests.concurrency import at_once, failures
-from tests.factories import as_input, decision_payload, make_reviewer, register_model
+from tests.factories import (
+    as_input,
+    decision_payload,
+    human_payload,
+    make_reviewer,
+    register_model,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -520,6 +526,36 @@ def test_an_appeal_item_still_takes_an_appeals_outcomes(sampled, reviewer_client
         400,
     )
     assert set(data["errors"]) == {"outcome", "clause"}
+
+
+def test_a_proposal_waiting_for_approval_shows_its_outcome_and_reason_not_its_proposer(
+    platform, reviewer_client
+):
+    termination = human_payload(
+        decision_visibility=None, decision_account="DECISION_ACCOUNT_TERMINATED"
+    )
+    services.file_appeal(
+        decision=record(platform, termination), appellant="subject", statement="I did nothing."
+    )
+    pia, abe = reviewer_client("pia"), reviewer_client("abe")
+    first = claimed(pia)
+    assert first["proposal"] is None
+    proposed = post(
+        pia,
+        url(first["id"]),
+        {"outcome": "upheld", "reason": "Repeated threats.", "version": first["version"]},
+    )
+    assert proposed.status_code == 200, proposed.content
+
+    response = post(abe, CLAIM)
+
+    assert response.status_code == 200
+    item = response.json()
+    assert item["outcomes"] == ["approved", "rejected"]
+    assert item["proposal"]["outcome"] == "upheld"
+    assert item["proposal"]["reason"] == "Repeated threats."
+    assert item["proposal"]["proposed_at"] == proposed.json()["review"]["decided_at"]
+    assert set(item["proposal"]) == {"outcome", "reason", "proposed_at"}
 
 
 def test_the_decide_schema_documents_labels_and_approvals():
