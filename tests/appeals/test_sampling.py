@@ -486,3 +486,23 @@ def test_the_deadline_watch_leaves_audit_items_alone(platform, model_v1):
     item.refresh_from_db()
     assert not item.senior_only and item.breached_at == late
     assert not LogEntry.objects.filter(entry_type="appeal_escalated").exists()
+
+
+def test_the_resample_command_makes_what_is_missing_once(platform, model_v1, monkeypatch, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    monkeypatch.setattr(services, "_recorded_hooks", [])
+    plan(platform, [{"rate": 1}])
+    record(platform, automated(3))
+    services.create_platform(slug="clipzone", name="ClipZone")  # no plan: not listed
+
+    call_command("resample_audits")
+    assert capsys.readouterr().out == "vidshare: 3 audit item(s) made\n"
+    call_command("resample_audits", "--platform", "vidshare")
+    assert capsys.readouterr().out == "vidshare: 0 audit item(s) made\n"
+    assert AuditEvent.objects.get(action="audit.resampled").actor_label == (
+        "manage.py resample_audits"
+    )
+    with pytest.raises(CommandError, match="No platform 'nowhere'"):
+        call_command("resample_audits", "--platform", "nowhere")
