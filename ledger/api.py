@@ -14,7 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,9 +44,14 @@ BIGINT_MAX = 2**63 - 1
 
 
 def _int_params(request: Request, *names: str, optional: tuple[str, ...] = ()) -> dict[str, int]:
+    """The integer parameters `names` (required) and `optional`; a bad one, or one the endpoint
+    does not take (a misspelt `end` would be ignored), is named with every other problem."""
     values: dict[str, int] = {}
     errors: dict[str, list[str]] = {}
-    for name in (*names, *optional):
+    takes = (*names, *optional)
+    for unknown in sorted(set(request.query_params) - {*takes, "format"}):
+        errors[unknown[:100]] = [f"Unknown parameter; this one takes {', '.join(takes)}."]
+    for name in takes:
         raw = request.query_params.get(name)
         if raw is None or raw == "":
             if name not in optional:
@@ -69,6 +75,56 @@ def _bad(errors: dict[str, list[str]], detail: str = "Invalid parameters.") -> R
     return Response({"detail": detail, "errors": errors}, status=400)
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}},
+}
+_BAD_PARAMETERS = OpenApiResponse(
+    _ERROR_SCHEMA, description="A parameter is missing, invalid or unknown: each is named"
+)
+
+
+class EntryOut(serializers.Serializer[Any]):
+    index = serializers.IntegerField()
+    type = serializers.CharField(help_text="decision, policy, model_version, ...")
+    payload = serializers.CharField(
+        help_text="The exact string hashed: canonical JSON of the entry's public fields."
+    )
+    leaf_hash = serializers.CharField(help_text="SHA-256(0x00 || payload), hex (RFC 9162).")
+
+
+class EntriesOut(serializers.Serializer[Any]):
+    entries = EntryOut(many=True)
+    start = serializers.IntegerField(help_text="The first index asked for.")
+    end = serializers.IntegerField(
+        help_text="Where this page stops (exclusive): the end asked for, or less when the page "
+        f"reached its cap of {MAX_PAGE} entries or the log's end."
+    )
+    size = serializers.IntegerField(help_text="The log's size when read.")
+    limit = serializers.IntegerField(help_text="The most entries one page holds.")
+    next = serializers.URLField(
+        allow_null=True,
+        help_text="The rest of the range asked for (also in the Link header), or null when "
+        "this page holds all of it that the log has.",
+    )
+
+
+class InclusionOut(serializers.Serializer[Any]):
+    leaf_index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    audit_path = serializers.ListField(
+        child=serializers.CharField(), help_text="Base64 hashes, the leaf's sibling first."
+    )
+
+
+class ConsistencyOut(serializers.Serializer[Any]):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    consistency = serializers.ListField(
+        child=serializers.CharField(), help_text="Base64 hashes (RFC 9162 §2.1.4)."
+    )
+
+
 def entry_json(entry: LogEntry) -> dict[str, Any]:
     return {
         "index": entry.index,
@@ -83,10 +139,15 @@ class EntriesApi(PublicApi):
         parameters=[
             OpenApiParameter("start", OpenApiTypes.INT, required=True),
             OpenApiParameter(
-                "end", OpenApiTypes.INT, description=f"exclusive; at most start+{MAX_PAGE}"
+                "end",
+                OpenApiTypes.INT,
+                description=f"Exclusive; the log's end when omitted. A page holds at most "
+                f"{MAX_PAGE} entries: `next` (and the Link header) asks for the rest.",
             ),
         ],
-        summary="Log entries [start, end), oldest first",
+        responses={200: EntriesOut, 400: _BAD_PARAMETERS},
+        summary=f"Log entries [start, end), oldest first, at most {MAX_PAGE} a page",
+        operation_id="log_entries_list",
         tags=["log"],
     )
     def get(self, request: Request) -> Response:
@@ -95,31 +156,51 @@ class EntriesApi(PublicApi):
         except BadParameters as exc:
             return _bad(exc.errors)
         start = params["start"]
-        end = min(params.get("end", start + MAX_PAGE), start + MAX_PAGE)
-        if end < start:
+        asked = params.get("end")
+        if asked is not None and asked < start:
             return _bad({"end": ["Must not be less than start."]})
         # Read the size first and stop there: the range then never reaches past the log, nor
         # past a bigint however large start is.
         size = log.size()
-        entries = list(
-            LogEntry.objects.filter(index__gte=start, index__lt=min(end, size)).order_by("index")
-        )
+        wanted = size if asked is None else min(asked, size)
+        end = max(start, min(wanted, start + MAX_PAGE))
+        entries = list(LogEntry.objects.filter(index__gte=start, index__lt=end).order_by("index"))
         following = None
-        if end < size and entries:
-            following = request.build_absolute_uri(
-                f"{reverse('log-entries')}?start={end}&end={min(end + MAX_PAGE, size)}"
-            )
-        return Response(
-            {"entries": [entry_json(e) for e in entries], "size": size, "next": following}
+        if end < wanted:
+            rest = f"?start={end}" + ("" if asked is None else f"&end={asked}")
+            following = request.build_absolute_uri(reverse("log-entries") + rest)
+        response = Response(
+            {
+                "entries": [entry_json(e) for e in entries],
+                "start": start,
+                "end": end,
+                "size": size,
+                "limit": MAX_PAGE,
+                "next": following,
+            }
         )
+        if following is not None:
+            response["Link"] = f'<{following}>; rel="next"'
+        return response
 
 
 class EntryApi(PublicApi):
-    @extend_schema(summary="One log entry", tags=["log"])
+    @extend_schema(
+        responses={
+            200: EntryOut,
+            404: OpenApiResponse(_ERROR_SCHEMA, description="The log holds no such entry"),
+        },
+        summary="One log entry",
+        operation_id="log_entry_retrieve",
+        tags=["log"],
+    )
     def get(self, request: Request, index: int) -> Response:
         entry = LogEntry.objects.filter(index=index).first() if index <= BIGINT_MAX else None
         if entry is None:
-            return Response({"detail": f"No entry {index}; the log has {log.size()}."}, status=404)
+            return Response(
+                {"detail": f"No entry {index}; the log has {log.size()}.", "errors": {}},
+                status=404,
+            )
         return Response(entry_json(entry))
 
 
@@ -129,6 +210,7 @@ class InclusionProofApi(PublicApi):
             OpenApiParameter("index", OpenApiTypes.INT, required=True),
             OpenApiParameter("tree_size", OpenApiTypes.INT, required=True),
         ],
+        responses={200: InclusionOut, 400: _BAD_PARAMETERS},
         summary="RFC 9162 inclusion proof (audit path, leaf sibling first)",
         tags=["log"],
     )
@@ -155,6 +237,7 @@ class ConsistencyProofApi(PublicApi):
             OpenApiParameter("first", OpenApiTypes.INT, required=True),
             OpenApiParameter("second", OpenApiTypes.INT, required=True),
         ],
+        responses={200: ConsistencyOut, 400: _BAD_PARAMETERS},
         summary="RFC 9162 consistency proof between two tree sizes",
         tags=["log"],
     )

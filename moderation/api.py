@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import django_filters
@@ -14,24 +14,32 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from moderation import forwarding, selectors, services, webhooks
+from moderation import forwarding, rules, selectors, services, webhooks
 from moderation.auth import client_api_key, client_platform
 from moderation.models import Decision, ModelVersion, Policy
 from moderation.rules import MAX_DATE, MIN_CONTENT_DATE
 from moderation.schemas import (
+    EXAMPLE_AUTOMATED_BATCH,
+    EXAMPLE_AUTOMATED_DECISION,
+    EXAMPLE_BATCH,
+    EXAMPLE_DECISION,
+    INVALID_DECISION,
     MAX_INT32,
     SLUG_PATTERN,
     BatchInputError,
+    DecisionIn,
     InputError,
     decode_batch,
     decode_decision,
@@ -60,6 +68,10 @@ def notice_prefix(request: Request | None) -> str:
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL + path
     return request.build_absolute_uri(path) if request is not None else path
+
+
+# Where a decision's notice page serves its log receipt (ledger.urls, "notice-receipt").
+RECEIPT_SUFFIX = "/receipt.tlog-proof"
 
 
 # --- output -------------------------------------------------------------------------------
@@ -162,7 +174,7 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
         return bytes(obj.log_entry.leaf_hash).hex()
 
     def get_receipt_url(self, obj: Decision) -> str:
-        return notice_url(self.context.get("request"), obj.notice_token) + "/receipt.tlog-proof"
+        return notice_url(self.context.get("request"), obj.notice_token) + RECEIPT_SUFFIX
 
     def get_automated_detection(self, obj: Decision) -> str:
         return "Yes" if obj.automated_detection else "No"
@@ -192,25 +204,58 @@ class DecisionOut(serializers.ModelSerializer[Decision]):
 
 
 def receipt(prefix: str, recorded: services.Recorded) -> dict[str, Any]:
+    """One item of a batch's answer: the decision's links and its place in the log, the same
+    receipt fields a single decision's answer carries."""
+    notice = prefix + recorded.notice_token
     return {
         "id": str(recorded.public_id),
         "puid": recorded.puid,
         "status": "created" if recorded.created else "existing",
-        "notice_url": prefix + recorded.notice_token,
+        "notice_url": notice,
         "notifier_notice_url": (
             prefix + recorded.notifier_token if recorded.notifier_token else None
         ),
         "log_index": recorded.log_index,
         "leaf_hash": recorded.leaf_hash.hex(),
+        "receipt_url": notice + RECEIPT_SUFFIX,
     }
+
+
+class ReceiptOut(serializers.Serializer[Any]):
+    """A batch item's receipt (documentation: `receipt` builds it)."""
+
+    id = serializers.UUIDField()
+    puid = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["created", "existing"],
+        help_text="existing: the same decision was already recorded; nothing new was written.",
+    )
+    notice_url = serializers.URLField(help_text="The creator's notice page.")
+    notifier_notice_url = serializers.URLField(
+        allow_null=True, help_text="The notifier's own notice page, when one was named."
+    )
+    log_index = serializers.IntegerField(help_text="The decision's entry in the log.")
+    leaf_hash = serializers.CharField(help_text="SHA-256 of the entry (hex), RFC 9162 leaf.")
+    receipt_url = serializers.URLField(
+        help_text="A C2SP tlog-proof of the entry, to check against the signed checkpoint."
+    )
+
+
+class BatchOut(serializers.Serializer[Any]):
+    decisions = ReceiptOut(many=True, help_text="One receipt per item, in the batch's order.")
 
 
 # --- decisions ----------------------------------------------------------------------------
 
 
+_ISO_TIME = "an ISO 8601 time with its offset, like 2026-11-01T00:00:00Z"
+
+
 class UtcIsoDateTimeField(IsoDateTimeField):
     """An ISO time, in UTC. "0001-01-01T00:00:00+14:00" parses, but its UTC time is in year 0,
     which the database adapter's conversion would fail on."""
+
+    default_error_messages = {"invalid": f"Must be {_ISO_TIME}."}
 
     def to_python(self, value: Any) -> dt.datetime | None:
         parsed: dt.datetime | None = super().to_python(value)
@@ -220,23 +265,54 @@ class UtcIsoDateTimeField(IsoDateTimeField):
             # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python accepts (-20:25).
             return parsed.astimezone(dt.UTC)
         except OverflowError as exc:
-            raise forms.ValidationError("Out of range.", code="invalid") from exc
+            raise forms.ValidationError(
+                "Out of range: the time must fall within years 1 to 9999 in UTC.", code="invalid"
+            ) from exc
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+def _choice_filter(choices: list[tuple[str, str]], help_text: str) -> django_filters.ChoiceFilter:
+    """A filter on one of `choices`; any other value is refused naming them all."""
+    allowed = ", ".join(value for value, _ in choices)
+    return django_filters.ChoiceFilter(
+        choices=choices,
+        help_text=help_text,
+        error_messages={"invalid_choice": f"Must be one of {allowed}."},
+    )
+
+
 class DecisionFilter(django_filters.FilterSet):
-    puid = django_filters.CharFilter()
-    action = django_filters.ChoiceFilter(choices=Action.choices)
-    decision_type = django_filters.ChoiceFilter(choices=DecisionType.choices)
-    decided_after = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="gte")
-    decided_before = UtcIsoDateTimeFilter(field_name="decided_at", lookup_expr="lt")
+    puid = django_filters.CharFilter(help_text="Your own id of the decision, exactly.")
+    action = _choice_filter(Action.choices, "The decision's most severe effect.")
+    decision_type = _choice_filter(DecisionType.choices, "The kind of decision.")
+    decided_after = UtcIsoDateTimeFilter(
+        field_name="decided_at",
+        lookup_expr="gte",
+        help_text=f"Decided at or after this time: {_ISO_TIME}.",
+    )
+    decided_before = UtcIsoDateTimeFilter(
+        field_name="decided_at",
+        lookup_expr="lt",
+        help_text=f"Decided before this time: {_ISO_TIME}.",
+    )
 
     class Meta:
         model = Decision
         fields = ("puid", "action", "decision_type")
+
+
+def refuse_unknown_parameters(request: Request, known: Collection[str]) -> None:
+    """A misspelt filter would otherwise be ignored, and its answer look like the filtered
+    one: every parameter the endpoint does not take is named, with those it does."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if unknown:
+        takes = ", ".join(sorted(known))
+        raise ValidationError(
+            {name[:100]: [f"Unknown parameter; this one takes {takes}."] for name in unknown}
+        )
 
 
 def _require_json(request: Request) -> bytes:
@@ -261,6 +337,8 @@ class NewestFirst(CursorPagination):
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 1000
+    page_size_query_description = "Decisions per page: 100 unless given, at most 1000."
+    cursor_query_description = "Where a page starts: the `next` or `previous` link's."
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF checks a cursor's offset but not its position, which it compares with the id:
@@ -271,6 +349,49 @@ class NewestFirst(CursorPagination):
             if not _INTEGER.fullmatch(position) or not -BIGINT_MAX <= int(position) <= BIGINT_MAX:
                 raise NotFound(self.invalid_cursor_message)
         return cursor
+
+
+def _decision(body: bytes) -> DecisionIn:
+    """The body's decision. One that does not decode is refused naming every problem: each
+    field's, and the rules' whose fields all decoded (`rules.every_problem`)."""
+    try:
+        return decode_decision(body)
+    except InputError as exc:
+        if exc.partial is None:
+            raise
+        errors = rules.every_problem(exc.partial, now=timezone.now())
+        raise InputError(exc.message, errors, partial=exc.partial) from exc
+
+
+def _decisions(body: bytes) -> list[DecisionIn]:
+    """The batch's decisions. When one does not decode, every item's problems are named: the
+    undecodable ones' as `_decision` names them, and the rules' of those that decoded."""
+    try:
+        return decode_batch(body, max_items=settings.LEDGER_MAX_BATCH)
+    except BatchInputError as exc:
+        now = timezone.now()
+        errors = {}
+        for index, partial in enumerate(exc.items):
+            problems = rules.every_problem(partial, now=now)
+            if problems:
+                errors[index] = problems
+        raise BatchInputError(errors or exc.errors, exc.items) from exc
+
+
+_LIST_PARAMETERS = (*DecisionFilter.base_filters, "cursor", "page_size", "format")
+
+
+def _examples(*examples: tuple[str, str, Any]) -> list[OpenApiExample]:
+    return [
+        OpenApiExample(name, value=value, description=description, request_only=True)
+        for name, description, value in examples
+    ]
+
+
+_NEEDS_REGISTRATIONS = (
+    "Names a model version and a policy: POST the /api/v1/models and /api/v1/policies "
+    "examples first."
+)
 
 
 class DecisionListCreateApi(generics.ListAPIView[Decision]):
@@ -285,17 +406,47 @@ class DecisionListCreateApi(generics.ListAPIView[Decision]):
         return selectors.decisions_for_platform(client_platform(self.request))
 
     @extend_schema(
+        responses={
+            200: DecisionOut(many=True),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA,
+                description="A filter's value is invalid, or a parameter is unknown: each is "
+                "named with what it takes",
+            ),
+        },
+        summary="Your decisions, newest first",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_unknown_parameters(request, _LIST_PARAMETERS)
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
         request={"application/json": _SCHEMAS["single"]},
         responses={
             201: DecisionOut,
             200: OpenApiResponse(DecisionOut, description="Already recorded: the existing one"),
-            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA,
+                description="Invalid: every problem, keyed by field; nothing was written",
+            ),
             409: OpenApiResponse(_ERROR_SCHEMA, description="The puid names another decision"),
         },
+        examples=_examples(
+            (
+                "A moderator removes a reported video",
+                "Needs nothing registered first.",
+                EXAMPLE_DECISION,
+            ),
+            (
+                "A classifier hides a post from search",
+                _NEEDS_REGISTRATIONS,
+                EXAMPLE_AUTOMATED_DECISION,
+            ),
+        ),
         summary="Record one decision",
     )
     def post(self, request: Request) -> Response:
-        decision = decode_decision(_require_json(request))
+        decision = _decision(_require_json(request))
         platform = client_platform(request)
         recorded = services.record_decision(
             platform=platform, decision=decision, api_key=client_api_key(request)
@@ -313,15 +464,27 @@ class DecisionBatchApi(APIView):
     @extend_schema(
         request={"application/json": _SCHEMAS["batch"]},
         responses={
-            201: OpenApiResponse(description="Recorded; `decisions` lists a receipt per item"),
-            200: OpenApiResponse(description="Every decision was already recorded"),
-            400: OpenApiResponse(_ERROR_SCHEMA, description="Errors keyed by item index"),
+            201: OpenApiResponse(BatchOut, description="Recorded; a receipt per item"),
+            200: OpenApiResponse(BatchOut, description="Every decision was already recorded"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA,
+                description="Every problem of every item, keyed by item index and field; "
+                "nothing was written",
+            ),
             409: OpenApiResponse(_ERROR_SCHEMA, description="Some puids name other decisions"),
         },
+        examples=_examples(
+            (
+                "Decisions of a moderation team",
+                "Needs nothing registered first.",
+                EXAMPLE_BATCH,
+            ),
+            ("Decisions of a classifier", _NEEDS_REGISTRATIONS, EXAMPLE_AUTOMATED_BATCH),
+        ),
         summary="Record up to 1,000 decisions, all or nothing",
     )
     def post(self, request: Request) -> Response:
-        items = decode_batch(_require_json(request), max_items=settings.LEDGER_MAX_BATCH)
+        items = _decisions(_require_json(request))
         results = services.record_decisions(
             platform=client_platform(request), decisions=items, api_key=client_api_key(request)
         )
@@ -436,15 +599,52 @@ class ModelVersionIn(StrictSerializer):
     card_url = StrictURLField(max_length=500, required=False, default="")
 
 
-class ModelVersionOut(serializers.ModelSerializer[ModelVersion]):
+class LogReceiptMixin(serializers.Serializer[Any]):
+    """The receipt fields of a row that is a log entry (a policy or model version)."""
+
+    log_index = serializers.IntegerField(
+        source="log_entry_id", read_only=True, help_text="The row's entry in the log."
+    )
+    leaf_hash = serializers.SerializerMethodField(
+        help_text="SHA-256 of the entry (hex), its RFC 9162 leaf hash."
+    )
+
+    def get_leaf_hash(self, obj: Any) -> str:
+        return bytes(obj.log_entry.leaf_hash).hex()
+
+
+def _with_log_entries(rows: Any) -> Any:
+    # The leaf hash only: a list of versions should not fetch every entry's payload.
+    return rows.select_related("log_entry").defer("log_entry__payload")
+
+
+class ModelVersionOut(LogReceiptMixin, serializers.ModelSerializer[ModelVersion]):
     name = serializers.CharField(source="model.name")
     # A string, not a "uri": it is "" when none was given.
     card_url = serializers.CharField()
 
     class Meta:
         model = ModelVersion
-        fields = ("name", "version", "released_at", "threshold", "card_url", "created_at")
+        fields = (
+            "name",
+            "version",
+            "released_at",
+            "threshold",
+            "card_url",
+            "created_at",
+            "log_index",
+            "leaf_hash",
+        )
         read_only_fields = fields
+
+
+EXAMPLE_MODEL_VERSION = {
+    "name": "hate-speech",
+    "version": "v3",
+    "released_at": "2026-11-20",
+    "threshold": 0.85,
+    "card_url": "https://vidshare.example/models/hate-speech/v3",
+}
 
 
 class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
@@ -452,18 +652,30 @@ class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
     pagination_class = None
 
     def get_queryset(self) -> Any:
-        return ModelVersion.objects.filter(
-            model__platform=client_platform(self.request)
+        if getattr(self, "swagger_fake_view", False):
+            return ModelVersion.objects.none()
+        return _with_log_entries(
+            ModelVersion.objects.filter(model__platform=client_platform(self.request))
         ).select_related("model")
 
     @extend_schema(
         request=ModelVersionIn,
         responses={
             201: ModelVersionOut,
-            200: ModelVersionOut,
-            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            200: OpenApiResponse(ModelVersionOut, description="Already registered: the same"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA, description="Invalid: every problem, by field; nothing written"
+            ),
             409: OpenApiResponse(_ERROR_SCHEMA, description="Registered with other details"),
         },
+        examples=_examples(
+            (
+                "A new version of a classifier",
+                "Its decisions then name model hate-speech, model_version v3.",
+                EXAMPLE_MODEL_VERSION,
+            )
+        ),
+        summary="Register a detection model's version (a log entry)",
     )
     def post(self, request: Request) -> Response:
         data = ModelVersionIn(data=request.data)
@@ -490,7 +702,7 @@ class PolicyIn(StrictSerializer):
     summary = StrictCharField(max_length=5000, required=False, default="")
 
 
-class PolicyOut(serializers.ModelSerializer[Policy]):
+class PolicyOut(LogReceiptMixin, serializers.ModelSerializer[Policy]):
     # A string, not a "uri": it is "" when none was given.
     url = serializers.CharField()
 
@@ -506,8 +718,21 @@ class PolicyOut(serializers.ModelSerializer[Policy]):
             "url",
             "summary",
             "created_at",
+            "log_index",
+            "leaf_hash",
         )
         read_only_fields = fields
+
+
+EXAMPLE_POLICY = {
+    "key": "hate-speech",
+    "title": "Hateful conduct",
+    "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+    "clause": "Community Guidelines §4.2 (Hateful conduct)",
+    "url": "https://vidshare.example/community-guidelines#hateful-conduct",
+    "summary": "No content that attacks or dehumanises people for a protected characteristic.",
+}
 
 
 class PolicyListCreateApi(generics.ListAPIView[Policy]):
@@ -515,16 +740,29 @@ class PolicyListCreateApi(generics.ListAPIView[Policy]):
     pagination_class = None
 
     def get_queryset(self) -> Any:
-        return Policy.objects.filter(platform=client_platform(self.request))
+        if getattr(self, "swagger_fake_view", False):
+            return Policy.objects.none()
+        return _with_log_entries(Policy.objects.filter(platform=client_platform(self.request)))
 
     @extend_schema(
         request=PolicyIn,
         responses={
             201: PolicyOut,
-            200: PolicyOut,
-            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was written"),
+            200: OpenApiResponse(PolicyOut, description="This version, already registered"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA, description="Invalid: every problem, by field; nothing written"
+            ),
             409: OpenApiResponse(_ERROR_SCHEMA, description="Registered with other content"),
         },
+        examples=_examples(
+            (
+                "The next version of a policy",
+                "Without `version`, the next one is registered; decisions then name policy "
+                "hate-speech (its latest version, or `policy_version`).",
+                EXAMPLE_POLICY,
+            )
+        ),
+        summary="Register a policy's version (a log entry)",
     )
     def post(self, request: Request) -> Response:
         data = PolicyIn(data=request.data)
@@ -551,7 +789,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, services.DecisionsRejected):
         if is_batch:
             return _error(400, _batch_message(len(exc.errors)), _by_index(exc.errors))
-        return _error(400, "The decision is invalid; nothing was recorded.", exc.errors[0])
+        return _error(400, INVALID_DECISION, exc.errors[0])
     if isinstance(exc, services.PuidConflict):
         return _conflict(exc, is_batch)
     if isinstance(exc, services.RegistrationConflict):
@@ -559,10 +797,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         return _error(413, "The request body is too large.", {})
     if isinstance(exc, ValidationError):
-        return _error(400, "Invalid input; nothing was recorded.", exc.detail)
+        return _error(400, _invalid_message(context.get("request")), exc.detail)
     if isinstance(exc, ParseError):
         return _error(400, str(exc.detail), {})
     return drf_exception_handler(exc, context)
+
+
+def _invalid_message(request: Request | None) -> str:
+    """What a 400 says was not done: a read recorded nothing to begin with."""
+    method = request.method if request is not None else "POST"
+    if method in SAFE_METHODS:
+        return "Invalid query parameters: each is named with what it takes."
+    if method == "POST":
+        return "Invalid input; nothing was recorded."
+    return "Invalid input; nothing was changed."
 
 
 def _batch_message(count: int) -> str:
@@ -608,21 +856,65 @@ def _error(code: int, detail: str, errors: Any) -> Response:
 class EuForwardingIn(StrictSerializer):
     api_token = StrictCharField(max_length=500, write_only=True)
     # The token goes there: https on public addresses only, unless the setting allows others.
-    endpoint = serializers.URLField(
-        max_length=500, required=False, default="", validators=[forwarding.validate_endpoint]
+    endpoint = StrictURLField(
+        max_length=500,
+        required=False,
+        default="",
+        validators=[forwarding.validate_endpoint],
+        help_text="The EU API's address; the EU's production API when omitted.",
     )
-    enabled = StrictBooleanField(required=False, default=True)
+    enabled = StrictBooleanField(
+        required=False, default=True, help_text="false keeps the token without forwarding."
+    )
+
+
+class EuForwardingOut(serializers.Serializer[Any]):
+    """What `selectors.eu_forwarding_status` says (documentation): never the token."""
+
+    configured = serializers.BooleanField(help_text="false: no token was given; nothing else.")
+    enabled = serializers.BooleanField(required=False)
+    endpoint = serializers.CharField(required=False)
+    paused_reason = serializers.CharField(
+        required=False, allow_null=True, help_text="Why forwarding stopped (a refused token)."
+    )
+    statements = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="How many statements are in each forwarding state.",
+    )
+
+
+EXAMPLE_EU_FORWARDING = {
+    "api_token": "1|4Jx0mVhqGfTn2bQyWc8sRkLe7uPzAd3H",
+    "enabled": False,
+}
 
 
 class EuForwardingApi(APIView):
     """A platform gives its EU DSA Transparency Database token; the ledger then forwards every
     statement it records for that platform (the token is stored encrypted, never returned)."""
 
-    @extend_schema(responses={200: OpenApiResponse(description="Forwarding status")})
+    @extend_schema(responses={200: EuForwardingOut}, summary="The EU forwarding's status")
     def get(self, request: Request) -> Response:
         return Response(selectors.eu_forwarding_status(client_platform(request)))
 
-    @extend_schema(request=EuForwardingIn, responses={200: OpenApiResponse(description="Status")})
+    @extend_schema(
+        request=EuForwardingIn,
+        responses={
+            200: OpenApiResponse(EuForwardingOut, description="Set; the status, never the token"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA, description="Invalid: every problem, by field; nothing changed"
+            ),
+        },
+        examples=_examples(
+            (
+                "Store the token, forward later",
+                "Kept encrypted; PUT again with enabled true to start forwarding.",
+                EXAMPLE_EU_FORWARDING,
+            )
+        ),
+        summary="Give the EU DSA Transparency Database token",
+    )
     def put(self, request: Request) -> Response:
         data = EuForwardingIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -663,6 +955,9 @@ class WebhookStatusOut(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField()
 
 
+EXAMPLE_WEBHOOK = {"url": "https://example.com/hooks/ledger"}
+
+
 def _acting_key(request: Request) -> Any:
     """The API key that made the request (DRF's `request.auth`), the audit row's actor."""
     client_platform(request)  # asserts a platform client
@@ -692,8 +987,17 @@ class WebhookApi(APIView):
         responses={
             201: OpenApiResponse(WebhookOut, description="Set; the secret is shown this once"),
             200: OpenApiResponse(WebhookOut, description="Changed; secret is null unless rotated"),
-            400: OpenApiResponse(_ERROR_SCHEMA, description="Invalid; nothing was changed"),
+            400: OpenApiResponse(
+                _ERROR_SCHEMA, description="Invalid: every problem, by field; nothing changed"
+            ),
         },
+        examples=_examples(
+            (
+                "Your receiver",
+                "https, on a public address: the host must resolve to one.",
+                EXAMPLE_WEBHOOK,
+            )
+        ),
         summary="Set the webhook URL",
     )
     def put(self, request: Request) -> Response:

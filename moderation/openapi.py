@@ -31,8 +31,13 @@ def add_msgspec_components(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(SCHEMA_COMPONENTS)
     schemas.update(dsa_schema.components(settings.LEDGER_DSA_MAX_BATCH))
-    # A statement endpoint without a body answers 400: say the body is required.
-    for path in ("/api/v1/statement", "/api/v1/statements"):
+    # These endpoints answer a request without a body with a 400: say the body is required.
+    for path in (
+        "/api/v1/statement",
+        "/api/v1/statements",
+        "/api/v1/decisions",
+        "/api/v1/decisions/batch",
+    ):
         body = result.get("paths", {}).get(path, {}).get("post", {}).get("requestBody")
         if body is not None:
             body["required"] = True

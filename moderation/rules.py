@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from moderation import statement_rules as table
-from moderation.schemas import DecisionIn
+from moderation.schemas import DecisionIn, Partial
 from moderation.vocabulary import (
     CHANGING_TYPES,
     REMOVAL_VISIBILITY,
@@ -84,6 +84,58 @@ def check_decision(
         add("supersedes_puid", "Give supersedes or supersedes_puid, not both.")
     if d.supersedes_puid is not None and d.supersedes_puid == d.puid:
         add("supersedes_puid", "A decision cannot supersede itself.")
+    return errors
+
+
+# The fields the rules that may name a field read: a rule's error says something true only when
+# they all decoded. A field the rules never name is not here (`every_problem` then drops the
+# error: tests/moderation/test_api_first_hour.py checks that every field they name is here).
+def _rule_inputs() -> dict[str, frozenset[str]]:
+    restriction = {"decision_type", *table.RESTRICTIONS.fields}
+    automation = {"model", "model_version", "automated_detection", "automated_decision"}
+    inputs: dict[str, set[str]] = {
+        "subject": {"subject"},
+        "decision_type": restriction,
+        table.RESTRICTIONS.fields[0]: restriction,
+        "content_date": {"content_date"},
+        "application_date": {"application_date"},
+        "decided_at": {"decided_at"},
+        "notified_at": {"decided_at", "notified_at"},
+        "model": automation,
+        "model_version": {"model", "model_version"},
+        "score": {"model", "model_version", "score"},
+        "threshold": {"model", "model_version", "threshold"},
+        "policy": {"policy", "policy_version"},
+        "supersedes": {"decision_type", "supersedes", "supersedes_puid"},
+        "supersedes_puid": {"supersedes", "supersedes_puid", "puid"},
+    }
+    for rule in table.CONDITIONAL_TEXTS:
+        inputs.setdefault(rule.field, set()).update({rule.field, rule.when.field})
+    for end_field, restriction_field in table.END_DATES:
+        inputs[end_field] = {end_field, restriction_field, "application_date"}
+    return {field: frozenset(read) for field, read in inputs.items()}
+
+
+RULE_INPUTS = _rule_inputs()
+
+
+def every_problem(
+    partial: Partial, *, now: dt.datetime, require_model_for_automation: bool = True
+) -> dict[str, list[str]]:
+    """The problems of a decision that did not decode (`partial.errors`) with the rules'
+    problems that hold whatever the failed fields say: each rule's error is kept only when
+    every field the rule reads decoded. So `{}` names its eleven missing fields and that a
+    restriction needs a restriction, but not that a missing ground's texts are missing."""
+    errors = {field: list(messages) for field, messages in partial.errors.items()}
+    found = check_decision(
+        partial.decision, now=now, require_model_for_automation=require_model_for_automation
+    )
+    for field, messages in found.items():
+        if partial.failed and (
+            field not in RULE_INPUTS or not RULE_INPUTS[field].isdisjoint(partial.failed)
+        ):
+            continue
+        errors.setdefault(field, []).extend(messages)
     return errors
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import types
 import uuid
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 from msgspec import Meta
@@ -191,21 +193,49 @@ _PYTHON_ANCHORS = re.compile(r"'\\+A(.*?)\\+Z'")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
-class InputError(Exception):
-    """The request body is not what the endpoint takes. `errors` maps a field to messages."""
+@dataclass(slots=True)
+class Partial:
+    """What could be read of a decision: `decision` holds every field that decoded, and stands
+    in for the others (a required one takes `EXAMPLE_DECISION`'s value, an optional one its
+    default); `errors` names the problems of those in `failed` (top-level names). A decision
+    that decoded whole is a Partial with nothing failed."""
 
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+    decision: DecisionIn
+    errors: dict[str, list[str]]
+    failed: frozenset[str]
+
+
+class InputError(Exception):
+    """The request body is not what the endpoint takes. `errors` maps a field to messages.
+
+    `partial` is what could be read of a decision that does not decode, for the rules that tie
+    its fields together (`moderation.rules.every_problem`)."""
+
+    def __init__(
+        self,
+        message: str,
+        errors: dict[str, list[str]] | None = None,
+        *,
+        partial: Partial | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        self.partial = partial
 
 
 class BatchInputError(Exception):
-    """Some items of a batch do not decode; `errors` is keyed by item index."""
+    """Some items of a batch do not decode; `errors` is keyed by item index.
 
-    def __init__(self, errors: dict[int, dict[str, list[str]]]) -> None:
+    `items` holds every item as read (`Partial`), those that decoded included, so that the
+    rules can name the problems of every item at once."""
+
+    def __init__(
+        self, errors: dict[int, dict[str, list[str]]], items: list[Partial] | None = None
+    ) -> None:
         super().__init__(f"{len(errors)} decision(s) are invalid")
         self.errors = errors
+        self.items = items or []
 
 
 def field_error(exc: msgspec.ValidationError) -> dict[str, list[str]]:
@@ -232,17 +262,24 @@ NUL_MESSAGE = "Must not contain NUL characters (\\u0000)."
 _NUL_ESCAPE = b"\\u0000"
 
 
+INVALID_DECISION = "The decision is invalid; nothing was recorded."
+
+
 def decode_decision(body: bytes) -> DecisionIn:
+    """Decode one decision. msgspec stops at the first problem; only then is the body read
+    again field by field (`read_partial`) to name every problem, so a valid body costs one
+    decode."""
     try:
         decision = _decision_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InputError("The decision is invalid.", field_error(exc)) from exc
+        partial = read_partial(body, exc)
+        raise InputError(INVALID_DECISION, partial.errors, partial=partial) from exc
     except _UNPARSABLE as exc:
         raise InputError(unparsable_message(exc)) from exc
     if _NUL_ESCAPE in body:
-        errors = nul_errors(decision)
-        if errors:
-            raise InputError("The decision is invalid.", errors)
+        partial = _with_nul_errors(decision)
+        if partial.errors:
+            raise InputError(INVALID_DECISION, partial.errors, partial=partial)
     return decision
 
 
@@ -255,27 +292,33 @@ def decode_batch(body: bytes, *, max_items: int) -> list[DecisionIn]:
         raise InputError(unparsable_message(exc)) from exc
     if not batch.decisions:
         raise InputError("The batch is empty.", {"decisions": ["At least one decision."]})
-    if len(batch.decisions) > max_items:
+    n = len(batch.decisions)
+    if n > max_items:
         raise InputError(
-            f"The batch has {len(batch.decisions)} decisions; the limit is {max_items}.",
+            f"The batch has {n} decisions; the limit is {max_items}.",
             {"decisions": [f"At most {max_items} decisions per batch."]},
         )
     items: list[DecisionIn] = []
-    errors: dict[int, dict[str, list[str]]] = {}
+    failed: dict[int, Partial] = {}
     for index, raw in enumerate(batch.decisions):
         try:
             items.append(_decision_decoder.decode(raw))
         except msgspec.ValidationError as exc:
-            errors[index] = field_error(exc)
+            failed[index] = read_partial(raw, exc)
         except _UNPARSABLE as exc:
-            errors[index] = {"non_field_errors": [unparsable_message(exc)]}
+            unparsable = {"non_field_errors": [unparsable_message(exc)]}
+            failed[index] = Partial(_stand_in(), unparsable, _FIELD_NAMES)
+    if not failed and _NUL_ESCAPE not in body:
+        return items
+    # The slow path, only for a batch with a problem (or a NUL escape to look for): every item
+    # as read, the decoded ones too, so that the rules can name each item's problems.
+    decoded = iter(items)
+    every = [failed.get(index) or Partial(next(decoded), {}, frozenset()) for index in range(n)]
     if _NUL_ESCAPE in body:
-        decoded = iter(items)
-        for index in range(len(batch.decisions)):
-            if index not in errors and (item_errors := nul_errors(next(decoded))):
-                errors[index] = item_errors
+        every = [p if p.failed else _with_nul_errors(p.decision) for p in every]
+    errors = {index: p.errors for index, p in enumerate(every) if p.errors}
     if errors:
-        raise BatchInputError(errors)
+        raise BatchInputError(errors, every)
     return items
 
 
@@ -312,6 +355,296 @@ def _nul_paths(value: object, path: str) -> Iterator[str]:
             yield from _nul_paths(item, f"{path}[{index}]")
 
 
+# --- every problem at once -------------------------------------------------------------------
+#
+# msgspec reports the first problem of a body and stops. When a body fails, it is read again
+# field by field, each field with its own msgspec decoder, so that every field's problem is
+# named with the same words and paths as msgspec's own (`field_error`); nested objects and
+# arrays are read item by item. Only bodies that fail take this path.
+
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    key: str  # the name in JSON
+    required: bool
+    decoder: msgspec.json.Decoder[Any]
+    # What the field holds, without its Annotated constraints and `| None`: a Struct or a list
+    # is read again part by part when it fails.
+    core: Any
+    item_decoder: msgspec.json.Decoder[Any] | None
+
+
+def _core(hint: Any) -> Any:
+    while True:
+        origin = get_origin(hint)
+        if origin is Annotated:
+            hint = get_args(hint)[0]
+        elif origin in (Union, types.UnionType):
+            options = [a for a in get_args(hint) if a is not type(None)]
+            if len(options) != 1:
+                return hint
+            hint = options[0]
+        else:
+            return hint
+
+
+def _fields_of(struct: type[msgspec.Struct]) -> tuple[_Field, ...]:
+    fields = []
+    for info in msgspec.structs.fields(struct):
+        core = _core(info.type)
+        item = get_args(core)[0] if get_origin(core) is list else None
+        fields.append(
+            _Field(
+                name=info.name,
+                key=info.encode_name,
+                required=info.required,
+                decoder=msgspec.json.Decoder(info.type),
+                core=core,
+                item_decoder=msgspec.json.Decoder(item) if item is not None else None,
+            )
+        )
+    return tuple(fields)
+
+
+_FIELDS: dict[type[msgspec.Struct], tuple[_Field, ...]] = {
+    struct: _fields_of(struct) for struct in (DecisionIn, Subject, ContentId)
+}
+_FIELD_NAMES = frozenset(f.name for f in _FIELDS[DecisionIn])
+
+
+def _join(path: str, inner: str) -> str:
+    """The path of `inner` (a member, "[3]", or the part itself) inside `path`."""
+    if inner == "non_field_errors":
+        return path or inner
+    if not path or inner.startswith("["):
+        return path + inner
+    return f"{path}.{inner}"
+
+
+def _at(path: str, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """`errors` of a part, keyed by their path inside the whole."""
+    return {_join(path, inner): messages for inner, messages in errors.items()}
+
+
+def _read_struct(
+    raw: bytes, struct: type[msgspec.Struct], path: str, whole: msgspec.ValidationError
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """The fields of `raw` that decode (by name), and the problems of the others; None and
+    msgspec's own words when `raw` cannot be read as an object at all."""
+    try:
+        members = _RAW_OBJECT.decode(raw)
+    except (msgspec.ValidationError, *_UNPARSABLE):
+        return None, _at(path, field_error(whole))
+    fields = _FIELDS[struct]
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for field in fields:
+        member = members.get(field.key)
+        if member is None:
+            if field.required:
+                errors[_join(path, field.key)] = ["This field is required."]
+            continue
+        try:
+            values[field.name] = field.decoder.decode(member)
+        except msgspec.ValidationError as exc:
+            errors.update(_read_value(member, field, _join(path, field.key), exc))
+        except _UNPARSABLE as exc:
+            # A Raw member is skipped over, not read: a lone surrogate or a nesting deeper than
+            # the recursion limit shows only when the member itself is decoded.
+            errors[_join(path, field.key)] = [unparsable_message(exc)]
+    known = {field.key for field in fields}
+    for key in members:
+        if key not in known:
+            errors[_join(path, key)] = ["Unknown field."]
+    return values, errors
+
+
+def _read_value(
+    raw: bytes, field: _Field, path: str, exc: msgspec.ValidationError
+) -> dict[str, list[str]]:
+    """Every problem of one field's value: each member's of an object, each item's of an array;
+    else (or when its parts are all fine, and the whole breaks a bound) msgspec's one."""
+    if isinstance(field.core, type) and issubclass(field.core, msgspec.Struct):
+        _, errors = _read_struct(raw, field.core, path, exc)
+        if errors:
+            return errors
+    elif field.item_decoder is not None:
+        try:
+            items = _RAW_ARRAY.decode(raw)
+        except (msgspec.ValidationError, *_UNPARSABLE):
+            items = []
+        errors = {}
+        for index, item in enumerate(items):
+            try:
+                field.item_decoder.decode(item)
+            except msgspec.ValidationError as item_exc:
+                errors.update(_at(f"{path}[{index}]", field_error(item_exc)))
+            except _UNPARSABLE as item_exc:
+                errors[f"{path}[{index}]"] = [unparsable_message(item_exc)]
+        if errors:
+            return errors
+    return _at(path, field_error(exc))
+
+
+def _top(path: str) -> str:
+    """The top-level field of an error path: "subject" for "subject.account"."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def read_partial(raw: bytes, exc: msgspec.ValidationError) -> Partial:
+    """Read a decision that failed to decode (`exc`) field by field: every problem, and what
+    decoded."""
+    read, errors = _read_struct(raw, DecisionIn, "", exc)
+    if read is None:  # nothing of it could be read
+        return Partial(_stand_in(), errors, _FIELD_NAMES)
+    values = dict(read)
+    stand_in = _stand_in()
+    for field in _FIELDS[DecisionIn]:
+        if field.required and field.name not in values:
+            values[field.name] = getattr(stand_in, field.name)
+    decision = DecisionIn(**values)
+    failed = {_top(path) for path in errors}
+    # A text holding a NUL is a problem too, named with the others.
+    for path, messages in nul_errors(decision).items():
+        if _top(path) not in failed:
+            errors[path] = messages
+            failed.add(_top(path))
+    if not errors:
+        # Read member by member, the body is fine, but msgspec refused it: a key given twice,
+        # wrong the first time (the last one wins here). Its own words, then.
+        errors = field_error(exc)
+        failed = set(_FIELD_NAMES)
+    return Partial(decision, errors, frozenset(failed))
+
+
+def _with_nul_errors(decision: DecisionIn) -> Partial:
+    errors = nul_errors(decision)
+    return Partial(decision, errors, frozenset(_top(path) for path in errors))
+
+
+# --- examples -----------------------------------------------------------------------------
+#
+# Shown in the OpenAPI schema (the interactive docs' "Try it out" sends them as they are) and
+# tested to be recorded as sent. The first needs nothing registered; the automated ones name
+# the model version and policy of the /api/v1/models and /api/v1/policies examples.
+
+EXAMPLE_DECISION: dict[str, Any] = {
+    "puid": "video-8812-removal",
+    "subject": {"account": "channel-5531", "content": "video-8812"},
+    "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
+    "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
+    "illegal_content_legal_ground": "Section 130 StGB (incitement to hatred)",
+    "illegal_content_explanation": "The video calls for violence against a religious group.",
+    "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "category_specification": ["KEYWORD_INCITEMENT_VIOLENCE_HATRED"],
+    "decision_facts": "A viewer reported the video; a moderator watched it and removed it.",
+    "source_type": "SOURCE_ARTICLE_16",
+    "notifier": "viewer-20931",
+    "automated_detection": "No",
+    "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+    "moderator": "mod-7",
+    "content_type": ["CONTENT_TYPE_VIDEO"],
+    "content_language": "DE",
+    "territorial_scope": ["AT", "DE"],
+    "content_date": "2026-11-28",
+    "application_date": "2026-11-30",
+}
+
+EXAMPLE_AUTOMATED_DECISION: dict[str, Any] = {
+    "puid": "post-4711-search-exclusion",
+    "subject": {"account": "user-42", "content": "post-4711"},
+    "decision_visibility": ["DECISION_VISIBILITY_SEARCH_EXCLUDED"],
+    "end_date_visibility_restriction": "2027-01-15",
+    "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+    "incompatible_content_ground": "Community Guidelines §4.2 (Hateful conduct)",
+    "incompatible_content_explanation": "The classifier scored the post as hate speech.",
+    "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "category_specification": ["KEYWORD_HATE_SPEECH"],
+    "policy": "hate-speech",
+    "decision_facts": "white knight captures black queen",
+    "source_type": "SOURCE_VOLUNTARY",
+    "automated_detection": "Yes",
+    "automated_decision": "AUTOMATED_DECISION_FULLY",
+    "model": "hate-speech",
+    "model_version": "v3",
+    "score": 0.91,
+    "content_type": ["CONTENT_TYPE_TEXT"],
+    "content_language": "EN",
+    "content_date": "2026-12-01",
+    "application_date": "2026-12-01",
+}
+
+EXAMPLE_BATCH: dict[str, Any] = {
+    "decisions": [
+        {
+            "puid": "video-9107-age-restriction",
+            "subject": {"content": "video-9107"},
+            "decision_visibility": ["DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED"],
+            "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            "incompatible_content_ground": "Community Guidelines §6.1 (Graphic content)",
+            "incompatible_content_explanation": "Graphic injuries, shown without a warning.",
+            "category": "STATEMENT_CATEGORY_VIOLENCE",
+            "decision_facts": "A viewer reported the video; a moderator age-restricted it.",
+            "source_type": "SOURCE_ARTICLE_16",
+            "notifier": "viewer-31877",
+            "automated_detection": "No",
+            "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+            "moderator": "mod-12",
+            "content_type": ["CONTENT_TYPE_VIDEO"],
+            "content_date": "2026-11-29",
+            "application_date": "2026-11-30",
+        },
+        {
+            "puid": "account-5531-suspension",
+            "subject": {"account": "channel-5531"},
+            "decision_account": "DECISION_ACCOUNT_SUSPENDED",
+            "end_date_account_restriction": "2026-12-30",
+            "account_type": "ACCOUNT_TYPE_PRIVATE",
+            "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            "incompatible_content_ground": "Terms of Service §9 (Repeated violations)",
+            "incompatible_content_explanation": "A third removal for hateful conduct in 90 days.",
+            "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+            "decision_facts": "The channel's third removal in 90 days; suspended for 30 days.",
+            "source_type": "SOURCE_VOLUNTARY",
+            "automated_detection": "No",
+            "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
+            "moderator": "mod-7",
+            "content_type": ["CONTENT_TYPE_VIDEO"],
+            "content_date": "2026-11-28",
+            "application_date": "2026-11-30",
+        },
+    ]
+}
+
+EXAMPLE_AUTOMATED_BATCH: dict[str, Any] = {
+    "decisions": [
+        {
+            **EXAMPLE_AUTOMATED_DECISION,
+            "puid": f"post-{post}-search-exclusion",
+            "subject": {"account": account, "content": f"post-{post}"},
+            "decision_facts": facts,
+            "score": score,
+        }
+        for post, account, facts, score in (
+            (4712, "user-42", "the bishop attacks the black king's weak squares", 0.88),
+            (4790, "user-1377", "A post the classifier scored as hate speech.", 0.97),
+        )
+    ]
+}
+
+
+def _stand_in() -> DecisionIn:
+    """A valid decision (`EXAMPLE_DECISION`), whose values stand in for fields that fail."""
+    return _decision_decoder.decode(_EXAMPLE_BODY)
+
+
+_EXAMPLE_BODY = msgspec.json.encode(EXAMPLE_DECISION)
+
+
 def json_schema() -> tuple[dict[str, object], dict[str, object]]:
     """The OpenAPI schema of a single decision and of a batch, with their components."""
     (single,), components = msgspec.json.schema_components(
@@ -323,7 +656,37 @@ def json_schema() -> tuple[dict[str, object], dict[str, object]]:
         "properties": {"decisions": {"type": "array", "items": single, "maxItems": 1000}},
     }
     _ecma_anchors(components)
+    _openapi30(components)
     return {"single": single, "batch": batch}, components
+
+
+def _openapi30(schema: object) -> None:
+    """Rewrite msgspec's JSON Schema 2020-12 as the OpenAPI 3.0 the schema declares (and the
+    validators check): `anyOf: [X, {"type": "null"}]` becomes `nullable: true` (3.0 has no
+    "null" type), an enum lists null as well (`nullable` alone does not extend `enum`), a
+    reference is wrapped in `allOf` (3.0 ignores a $ref's siblings), and an empty `required`
+    goes (3.0 wants at least one name there)."""
+    if isinstance(schema, dict):
+        if schema.get("required") == []:
+            del schema["required"]
+        options = schema.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            if len(rest) == 1:
+                del schema["anyOf"]
+                (only,) = rest
+                if "$ref" in only:
+                    schema["allOf"] = [only]
+                else:
+                    schema.update(only)
+                    if "enum" in only:
+                        schema["enum"] = [*only["enum"], None]
+                schema["nullable"] = True
+        for value in schema.values():
+            _openapi30(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _openapi30(value)
 
 
 def _ecma_anchors(schema: object) -> None:

@@ -322,8 +322,10 @@ def test_a_batch_with_one_bad_decision_writes_nothing_and_names_its_index(api):
 
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert set(errors) == {"3"}  # shape errors are reported before rule errors
+    # Every item's problems at once (issue 11): item 3's shape error and item 4's rule error.
+    assert set(errors) == {"3", "4"}
     assert "score" in errors["3"]
+    assert set(errors["4"]) == {"decision_visibility"}
     assert decision_count() == 0
 
 
