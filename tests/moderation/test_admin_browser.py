@@ -165,7 +165,10 @@ def test_staff_filter_shadowbans_read_a_chain_and_record_a_decision(
         page.fill("#id_internal_notes", "Checked with the legal team.")
         page.select_option("#id_source_type", "SOURCE_ARTICLE_16")
         page.fill("#id_source_identity", "notice-77")
+        page.check("input[name=automated_detection][value=No]")
+        page.select_option("#id_automated_decision", "AUTOMATED_DECISION_NOT_AUTOMATED")
         page.check("input[name=content_type][value=CONTENT_TYPE_IMAGE]")
+        page.fill("#id_content_date", "2026-11-20")
         page.screenshot(path=str(shots / "admin-record-decision.png"), full_page=True)
         page.click("input[name=_save]")
 
