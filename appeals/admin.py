@@ -839,7 +839,7 @@ def withhold(text: str, values: list[str]) -> str:
     return pattern.sub(labels.REDACTED, text)
 
 
-def blind_summary(decision: Decision) -> list[tuple[str, str]]:
+def blind_summary(decision: Decision, hidden: list[str]) -> list[tuple[str, str]]:
     """What an audit reviewer reads: what was decided, under which ground and category, the
     rule, the explanation, the facts and the kind of content, and nothing that names or leads
     to the decision's record or to the model behind it (appeals.labels: blind review).
@@ -847,9 +847,9 @@ def blind_summary(decision: Decision) -> list[tuple[str, str]]:
     Not shown: the model, version, score and threshold; the decision's ids and dates; its
     history; how automated it was and who reported it (a planted known-answer item may be a
     person's decision, and must look like any sample). The platform's own free text is
-    searched for the identifying values, which are withheld.
+    searched for the identifying values (`hidden`, from `identifying_values`), which are
+    withheld.
     """
-    hidden = identifying_values(decision)
 
     def blind(text: str) -> str:
         return withhold(text, hidden) or "—"
@@ -1135,7 +1135,6 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             "title": title,
             "opts": self.opts,
             "reviewer": request_reviewer(request),
-            "may_see_quality": self.may_see_quality(request),
             **extra,
         }
 
@@ -1156,7 +1155,14 @@ class ReviewItemAdmin(PlatformScopedAdmin):
                 *related
             )[:50]
         )
-        context = self._context(request, "My queue", held=held, claimable=claimable, now=now)
+        context = self._context(
+            request,
+            "My queue",
+            held=held,
+            claimable=claimable,
+            now=now,
+            may_see_quality=self.may_see_quality(request),
+        )
         return TemplateResponse(request, "admin/appeals/reviewitem/my_queue.html", context)
 
     def claim_next_view(self, request: HttpRequest) -> HttpResponse:
@@ -1206,6 +1212,7 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             outcome_labels=[o.label for o in outcomes],
             now=now,
             window_days=DECISIONS_WINDOW.days,
+            may_see_quality=self.may_see_quality(request),
         )
         return TemplateResponse(request, "admin/appeals/reviewitem/dashboard.html", context)
 
@@ -1480,7 +1487,7 @@ class ReviewItemAdmin(PlatformScopedAdmin):
             request,
             f"Audit item {item.pk}",
             item=item,
-            summary=blind_summary(decision),
+            summary=blind_summary(decision, hidden),
             policy=None
             if policy is None
             else {

@@ -203,7 +203,8 @@ def test_a_reviewer_labels_a_blind_sample_and_a_moderator_reads_the_quality_page
         quality.screenshot(path=str(quality_shot), full_page=True)
         browser.close()
 
-    review = Review.objects.get(item=item)
+    review = Review.objects.select_related("reviewer__user").get(item=item)
+    assert review.reviewer is not None
     assert (review.outcome, review.reason, review.clause, review.reviewer.user.username) == (
         Outcome.INCORRECT,
         REASON,

@@ -788,3 +788,31 @@ def test_the_quality_page_with_nothing_audited_says_so(
     assert "No labelled sample yet." in html
     assert "No item has two labels yet." in html
     assert "Below the minimum precision" not in html
+
+
+def test_the_quality_and_audit_pages_run_a_bounded_number_of_queries(
+    platform: Platform,
+    chess_model: Any,
+    reviewer: Reviewer,
+    django_assert_max_num_queries: Any,
+) -> None:
+    sample_everything(platform, (MODEL, VERSION), double=1.0)
+    for n in range(12):
+        chess_decision(platform, puid=f"chess-{n}")
+    label_all(reviewer, lambda item: "correct")
+    label_all(reviewer_of("rolf", platform), lambda item: "incorrect")
+    chess_decision(platform)
+    held = claimed(reviewer_of("rudi", platform))
+    moderator = client_for(member("sam", platform, perms=True))
+    rudi = client_for(held.claimed_by.user)  # type: ignore[union-attr]
+
+    # Session, user, permissions, platforms, "a reviewer?", then one query per table of the
+    # page (two for model versions, one per breakdown, kappa, reviewers, seniors, disputes):
+    # nothing per row.
+    with django_assert_max_num_queries(17):
+        response = moderator.get(reverse("admin:appeals_reviewitem_quality"))
+    assert response.context["models"][0]["reviewed"] == 12
+    # Session, user, "a reviewer?", platforms, the item with its decision, its model's name,
+    # and the sidebar's two permission queries.
+    with django_assert_max_num_queries(8):
+        assert rudi.get(item_url(held)).status_code == 200
