@@ -463,6 +463,14 @@ class ReviewQueueForm(forms.ModelForm):
                     "reviewers",
                     f"Not reviewers of {platform.slug}: {', '.join(strangers)}.",
                 )
+        if self.instance.audit:
+            # The audit queue holds audit items only (appeals.audit): it is never the default
+            # (a database constraint, which would otherwise answer 500) and routes no appeal.
+            if cleaned.get("is_default"):
+                self.add_error("is_default", "The audit queue cannot be the default queue.")
+            for name in ("actions", "categories", "languages", "territories"):
+                if cleaned.get(name):
+                    self.add_error(name, "The audit queue takes no appeals: it has no rules.")
         return cleaned
 
 
@@ -519,6 +527,8 @@ class ReviewQueueAdmin(PlatformScopedAdmin):
             )
             if values
         ]
+        if obj.audit:
+            return "audit items only"
         return "; ".join(parts) or ("everything else" if obj.is_default else "everything")
 
     @admin.display(description="reviewers", ordering="group_size")

@@ -816,3 +816,34 @@ def test_the_quality_and_audit_pages_run_a_bounded_number_of_queries(
     # and the sidebar's two permission queries.
     with django_assert_max_num_queries(8):
         assert rudi.get(item_url(held)).status_code == 200
+
+
+def test_the_audit_queue_is_never_made_the_default_or_given_routing_rules_on_its_form(
+    sample: ReviewItem, platform: Platform
+) -> None:
+    client = client_for(member("sam", platform, perms=True))
+    queue = sample.queue
+    change = reverse("admin:appeals_reviewqueue_change", args=[queue.pk])
+    data = {
+        "slug": queue.slug,
+        "name": queue.name,
+        "position": queue.position,
+        "deadline_hours": queue.deadline_hours,
+        "escalate_before_hours": queue.escalate_before_hours,
+    }
+
+    refused = client.post(change, {**data, "is_default": "on", "languages": ["DE"]})
+    renamed = client.post(change, {**data, "name": "Blind audits"})
+
+    assert refused.status_code == 200
+    assert set(refused.context["adminform"].form.errors) == {"is_default", "languages"}
+    assert renamed.status_code == 302
+    queue.refresh_from_db()
+    assert (queue.name, queue.is_default, queue.languages, queue.audit) == (
+        "Blind audits",
+        False,
+        [],
+        True,
+    )
+    listing = client.get(reverse("admin:appeals_reviewqueue_changelist")).content.decode()
+    assert "audit items only" in listing
