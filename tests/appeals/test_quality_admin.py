@@ -847,3 +847,33 @@ def test_the_audit_queue_is_never_made_the_default_or_given_routing_rules_on_its
     )
     listing = client.get(reverse("admin:appeals_reviewqueue_changelist")).content.decode()
     assert "audit items only" in listing
+
+
+def test_upholding_a_termination_on_the_decide_form_proposes_it_for_a_second_approval(
+    platform: Platform, model_v1: Any, reviewer: Reviewer
+) -> None:
+    decision = record(
+        platform,
+        human_payload(
+            decision_visibility=None,
+            decision_account="DECISION_ACCOUNT_TERMINATED",
+            account_type="ACCOUNT_TYPE_PRIVATE",
+            content_type=["CONTENT_TYPE_TEXT"],
+            moderator="mod-8",
+        ),
+    )
+    appeal = file_appeal(decision=decision, appellant="subject", statement="I did nothing.")
+    item = claimed(reviewer)
+
+    response = client_for(reviewer.user).post(
+        item_url(item),
+        {"action": "decide", "version": item.version, "outcome": "upheld", "reason": "Threats."},
+        follow=True,
+    )
+
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message.startswith("Proposed: upheld. This outcome has a high impact")
+    appeal.refresh_from_db()
+    assert appeal.status == AppealStatus.AWAITING_APPROVAL
+    item.refresh_from_db()
+    assert (item.state, item.proposal_id is not None) == (ItemState.OPEN, True)
