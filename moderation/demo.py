@@ -5,7 +5,7 @@ story the data tells, so that statistics and pages have something to show:
 
 - the hate-speech classifier v1 (threshold 0.80) reads chess commentary as racial hostility
   ("white knight captures black queen"): a quarter of what it catches is chess, and most of
-  those restrictions are reversed by a human moderator on appeal;
+  those restrictions are reversed by a human moderator on a second review;
 - v2 (threshold 0.85), released half-way through the window, no longer catches chess talk,
   and its reversal rate falls to that of the other models;
 - around them the ordinary mix: spam bots, nudity, harassment, copyright notices,
@@ -23,6 +23,7 @@ import bisect
 import datetime as dt
 import itertools
 import random
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -66,7 +67,7 @@ CHESS_PHRASES = (
     "sacrifice the white bishop to expose black",
 )
 # The share of hate-speech v1's catches that are chess talk, and how often its chess
-# restrictions are overturned on appeal (the public experiment found over 80% false positives).
+# restrictions are overturned on a second review (the public experiment found over 80% false positives).
 CHESS_SHARE_V1 = 0.25
 CHESS_REVERSAL_RATE = 0.85
 
@@ -711,13 +712,14 @@ class _Generator:
             base = self.content(
                 when,
                 kind,
+                topic=policy.key,
                 account=rng.choice(self.chess_accounts),
                 language=_CHESS_LANGUAGE.pick(rng),
             )
             what = f'the {kind.noun} ("{phrase}", in {rng.choice(_CHESS_SETTINGS)})'
         else:
             kind = _HATE_KIND.pick(rng)
-            base = self.content(when, kind)
+            base = self.content(when, kind, topic=policy.key)
             what = f"the {kind.noun} for dehumanising language aimed at a protected group"
         flag = rng.random() < 0.22
         score = (
@@ -773,7 +775,7 @@ class _Generator:
             what = "the channel's activity (bulk identical comments, rotating links)"
         else:
             kind = _SPAM_KIND.pick(rng)
-            base = self.content(when, kind)
+            base = self.content(when, kind, topic=policy.key)
             what = f"the {kind.noun} (a fake giveaway link)"
         facts = (
             f"Automated detection: {SPAM_MODEL} v3 scored {what} {score:.3f} "
@@ -812,7 +814,7 @@ class _Generator:
         flag = rng.random() < 0.12
         score = rng.uniform(0.55, threshold - 0.001) if flag else rng.uniform(threshold, 0.999)
         kind = _NUDITY_KIND.pick(rng)
-        base = self.content(when, kind)
+        base = self.content(when, kind, topic=policy.key)
         facts = (
             f"Automated detection: {NUDITY_MODEL} v2 scored the {kind.noun} {score:.3f} "
             f"(threshold {threshold:.2f}) for nudity."
@@ -875,7 +877,7 @@ class _Generator:
                     "Alleged use of a protected work; the use is a quotation for review.",
                 )
             self.record(
-                self.content(when, kind),
+                self.content(when, kind, topic=policy.key),
                 policy,
                 DecisionType.NO_ACTION,
                 facts=(
@@ -886,7 +888,7 @@ class _Generator:
             )
             return
         restriction, channel = self.upheld(policy, when)
-        base = self.channel(when) if channel else self.content(when, kind)
+        base = self.channel(when) if channel else self.content(when, kind, topic=policy.key)
         if rng.random() < 0.1:
             fields["internal_notes"] = "Second opinion from the tier-2 queue concurred."
         original = self.record(
@@ -1016,7 +1018,7 @@ class _Generator:
         if r < 0.5:
             base = self.channel(when, business=0.2 if key == "spam-scams" else 0.05)
         else:
-            base = self.content(when, _ANY_KIND.pick(rng))
+            base = self.content(when, _ANY_KIND.pick(rng), topic=policy.key)
         original = self.record(
             base,
             policy,
@@ -1037,7 +1039,9 @@ class _Generator:
         copyright_order = order.category == Category.INTELLECTUAL_PROPERTY_INFRINGEMENTS
         visibility = Visibility.CONTENT_DISABLED if order.geo_block else Visibility.CONTENT_REMOVED
         self.record(
-            self.content(when, kind, language=order.language, scope=scope),
+            self.content(
+                when, kind, topic=order.category.value, language=order.language, scope=scope
+            ),
             _POLICY[("copyright", 1)] if copyright_order else None,
             DecisionType.RESTRICTION,
             facts=(
@@ -1064,7 +1068,7 @@ class _Generator:
         *,
         chess_phrase: str | None = None,
     ) -> None:
-        """Perhaps a reversal on appeal; otherwise the expiry of a temporary restriction."""
+        """Perhaps a reversal on a second review; otherwise the expiry of a temporary restriction."""
         rng = self.rng
         decided = _decided_at(original)
         ends = _restriction_end(original)
@@ -1085,7 +1089,9 @@ class _Generator:
                     DecisionType.REVERSAL,
                     at,
                     facts=(
-                        f"On appeal, a moderator found that {why}. The restriction of "
+                        # Not "on appeal": these have no appeal behind them (the appeals demo
+                        # files its own, whose decisions say so).
+                        f"On a second review, a moderator found that {why}. The restriction of "
                         f"{decided.date().isoformat()} is lifted."
                     ),
                     moderator=rng.choice(self.moderators),
@@ -1229,18 +1235,25 @@ class _Generator:
         when: dt.datetime,
         kind: _Kind,
         *,
+        topic: str,
         account: int | None = None,
         language: str | None = None,
         scope: list[Country] | None = None,
     ) -> Fields:
-        """The subject and content fields of a decision about one piece of content."""
+        """The subject and content fields of a decision about one piece of content.
+
+        `topic` (the policy or the order's category) is part of the content's id: an upload is
+        only ever decided on under one rule, so that no video is, say, cleared by the nudity
+        classifier and then removed by the spam detector.
+        """
         rng = self.rng
         account = self.account() if account is None else account
         language = _LANGUAGE.pick(rng) if language is None else language
         if scope is None:
             scope = list(_EEA) if rng.random() < 0.75 else list(_REGION[language])
         # Most decisions about a channel concern a handful of its uploads.
-        content = f"{kind.prefix}{account:05d}{int(8 * rng.random() ** 2)}"
+        upload = int(8 * rng.random() ** 2)
+        content = f"{kind.prefix}{account:05d}{zlib.crc32(topic.encode()) % 100:02d}{upload}"
         posted = when.date() - dt.timedelta(days=min(int(rng.expovariate(0.2)), 700))
         return {
             "subject": Subject(account=f"acct-{account:05d}", content=content),
