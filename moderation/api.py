@@ -613,6 +613,10 @@ class LogReceiptMixin(serializers.Serializer[Any]):
         return bytes(obj.log_entry.leaf_hash).hex()
 
 
+# A list that takes no filter: a parameter sent to one would be ignored, and all rows answered.
+_NO_PARAMETERS = OpenApiResponse(_ERROR_SCHEMA, description="A parameter was sent: none is taken")
+
+
 def _with_log_entries(rows: Any) -> Any:
     # The leaf hash only: a list of versions should not fetch every entry's payload.
     return rows.select_related("log_entry").defer("log_entry__payload")
@@ -657,6 +661,14 @@ class ModelVersionListCreateApi(generics.ListAPIView[ModelVersion]):
         return _with_log_entries(
             ModelVersion.objects.filter(model__platform=client_platform(self.request))
         ).select_related("model")
+
+    @extend_schema(
+        responses={200: ModelVersionOut(many=True), 400: _NO_PARAMETERS},
+        summary="Your registered model versions",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_unknown_parameters(request, ("format",))
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=ModelVersionIn,
@@ -743,6 +755,14 @@ class PolicyListCreateApi(generics.ListAPIView[Policy]):
         if getattr(self, "swagger_fake_view", False):
             return Policy.objects.none()
         return _with_log_entries(Policy.objects.filter(platform=client_platform(self.request)))
+
+    @extend_schema(
+        responses={200: PolicyOut(many=True), 400: _NO_PARAMETERS},
+        summary="Your registered policy versions",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_unknown_parameters(request, ("format",))
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=PolicyIn,

@@ -527,6 +527,15 @@ def test_good_filters_still_filter(api):
     assert [d["id"] for d in response.json()["results"]] == [removal["id"]]
 
 
+@pytest.mark.parametrize("url", ["/api/v1/models", "/api/v1/policies"])
+def test_a_list_without_filters_refuses_a_parameter_instead_of_ignoring_it(api, url):
+    response = api.get(f"{url}?name=hate-speech")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"name": ["Unknown parameter; this one takes format."]}
+    assert api.get(url).status_code == 200
+
+
 def test_a_bad_body_on_a_change_says_nothing_was_changed(api):
     response = post(api, "/api/v1/webhooks", {"url": 5}, method="put")
 
