@@ -93,7 +93,7 @@ export REVIEWER_TOKEN
 quietly "$PYTHON" manage.py shell -v 0 -c '
 import json
 import os
-from appeals.models import Appeal, ReviewItem
+from appeals.models import Appeal, Dispute, ReviewItem
 from moderation.models import Decision, ModelVersion, Policy
 
 def values(items):
@@ -116,6 +116,18 @@ dictionaries = {
 review_items = list(ReviewItem.objects.order_by("pk").values_list("pk", flat=True)[:50])
 if review_items:
     dictionaries["review_items"] = json.dumps(review_items)
+# A few out-of-court disputes, so that the disputes API gets past "not found".
+from appeals.disputes import refer_dispute
+for decision in decisions[:3]:
+    refer_dispute(
+        decision=decision,
+        complainant="subject",
+        body="Appeals Centre Europe",
+        referred_at=decision.decided_at,
+        actor="schemathesis set-up",
+    )
+dispute_ids = Dispute.objects.order_by("pk").values_list("public_id", flat=True)[:10]
+dictionaries["disputes"] = values(dispute_ids)
 bindings = {
     "path.public_id": "public_ids",
     "path.puid": "puids",
@@ -130,6 +142,8 @@ bindings = {
 }
 if review_items:
     bindings["path.item_id"] = "review_items"
+bindings["path.dispute_id"] = "disputes"
+bindings["body.decision"] = "public_ids"
 with open("'"$WORK/schemathesis.toml"'", "w") as config:
     for name, listed in dictionaries.items():
         config.write(f"[dictionaries.{name}]\nvalues = {listed}\n\n")
