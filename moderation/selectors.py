@@ -134,9 +134,11 @@ def decisions_matching(
         named |= Q(public_id=uuid.UUID(term))
     if _PSEUDONYM.fullmatch(term):
         named |= Q(subject_account=term) | Q(subject_content=term)
-    by_id = decisions.filter(named)
-    if by_id.exists():
-        return by_id
+    # An empty Q() (no platform to pseudonymise for, not a UUID) would match every row.
+    if named:
+        by_id = decisions.filter(named)
+        if by_id.exists():
+            return by_id
     return _facts_matching(decisions, term)
 
 

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from moderation import services
+from moderation import selectors, services
 from moderation.forms import (
     COUNTRY_NAMES,
     LANGUAGE_NAMES,
@@ -749,3 +749,24 @@ def test_a_second_model_version_keeps_the_list_readable(
     )
 
     assert "hate-speech v2" in text and "score 0.900" in text
+
+
+def test_a_term_with_no_platform_to_pseudonymise_for_is_only_searched_in_the_facts(
+    subjects: Subjects,
+) -> None:
+    found = selectors.decisions_matching(
+        Decision.objects.all(), "creator-1", platforms=Platform.objects.none()
+    )
+
+    # Not every decision (an empty condition would match all): the one whose facts say it.
+    assert set(found.values_list("puid", flat=True)) == {"other-creator"}
+
+
+def test_staff_of_no_platform_find_nothing(client: Client, subjects: Subjects) -> None:
+    user = User.objects.create_user("nobody", password="pw", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_decision", content_type__app_label="moderation")
+    )
+    client.force_login(user)
+
+    assert listed_puids(client.get(CHANGELIST, {"q": "creator-1"})) == set()
