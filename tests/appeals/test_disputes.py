@@ -1099,3 +1099,23 @@ def test_an_upheld_ruling_not_implemented_and_the_notifiers_view(client, platfor
     assert "has not yet said" not in subject_page
     assert "The person the decision is about took" in notifier_page
     assert notifier_page.count("You took") == 1
+
+
+def test_the_admin_pages_render_for_a_superuser(admin_client, shadowban):
+    from django.urls import reverse
+
+    dispute = refer(shadowban)
+    pages = [
+        reverse("admin:appeals_dispute_changelist"),
+        reverse("admin:appeals_dispute_changelist") + "?ruling__outcome=overturned",
+        reverse("admin:appeals_dispute_add"),
+        reverse("admin:appeals_dispute_change", args=[dispute.pk]),
+        reverse("admin:appeals_dispute_ruling", args=[dispute.pk]),
+        reverse("admin:appeals_dispute_implementation", args=[dispute.pk]),
+    ]
+
+    statuses = [admin_client.get(page).status_code for page in pages]
+
+    assert statuses == [200] * len(pages)
+    form = admin_client.get(pages[4]).content.decode()
+    assert 'type="datetime-local"' in form and 'value="withdrawn"' in form
