@@ -22,6 +22,7 @@ from moderation.forms import (
     LANGUAGE_NAMES,
     VOCABULARY_LABELS,
     in_words,
+    path_in_words,
 )
 from moderation.models import Decision, ModelVersion, Platform, PlatformMember
 from moderation.pseudonyms import pseudonym
@@ -770,3 +771,13 @@ def test_staff_of_no_platform_find_nothing(client: Client, subjects: Subjects) -
     client.force_login(user)
 
     assert listed_puids(client.get(CHANGELIST, {"q": "creator-1"})) == set()
+
+
+def test_an_error_about_a_field_the_form_lacks_names_it_in_words() -> None:
+    # The reversal page and the form's own errors put these above the form.
+    assert path_in_words(
+        "decided_at", "Must not be before 2000-01-01T00:00:00+00:00 (in UTC)."
+    ) == ("The decision time: must not be before 2000-01-01T00:00:00+00:00 (in UTC).")
+    assert path_in_words("subject.content", "Expected `str` of length <= 500") == (
+        "The affected content id: expected `str` of length <= 500"
+    )
