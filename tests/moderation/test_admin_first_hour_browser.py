@@ -159,6 +159,10 @@ def test_the_decision_list_fits_the_screen_and_shows_what_is_triaged_by(
         ]
         page.click("#result_list tbody tr:has-text('known-1') .puid")
         page.wait_for_url("**/change/**")
+        # The decision's page too (its chain table scrolls in its own box on a phone).
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
         link = page.locator("a.subject-link").first
         assert link.locator("code").inner_text().endswith("\u2026")
         assert len(link.locator("code").inner_text()) == 9
