@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from appeals.models import AuditPlan, ItemKind, ReviewItem, ReviewQueue
 from appeals.services import _lock_platform
+from ledger.db import insert_rows
 from ledger.log import append_entries, canonical_json
 from ledger.models import EntryType
 from moderation import trail
@@ -414,6 +415,33 @@ def _new_items(
     ]
 
 
+# Every column of an item but its id, in the model's order: the fast insert fills them all.
+_ITEM_FIELDS = [f for f in ReviewItem._meta.concrete_fields if not f.primary_key]
+
+
+def _insert_items(
+    *,
+    plan: AuditPlan,
+    queue: ReviewQueue,
+    drawn_items: Sequence[tuple[int, int]],
+    now: datetime,
+) -> None:
+    """Insert the items as plain rows (COPY on PostgreSQL), on the batch path: building a
+    model instance per item costs more than the insert itself. The values are those of an item
+    `_new_items` builds, the model's defaults included, so the two ways agree column for
+    column."""
+    (template,) = _new_items(plan=plan, queue=queue, drawn_items=[(0, 1)], now=now)
+    base = [getattr(template, f.attname) for f in _ITEM_FIELDS]
+    columns = [f.column for f in _ITEM_FIELDS]
+    decision_at, needed_at = columns.index("decision_id"), columns.index("labels_needed")
+    rows = []
+    for decision_id, needed in drawn_items:
+        row = list(base)
+        row[decision_at], row[needed_at] = decision_id, needed
+        rows.append(row)
+    insert_rows(ReviewItem, columns, rows)
+
+
 def sample_recorded(platform: Platform, rows: list[dict[str, Any]], now: datetime) -> None:
     """The `moderation.services.on_recorded` hook: sample a batch of new decisions under the
     platform's current plan, in the recording transaction.
@@ -421,7 +449,8 @@ def sample_recorded(platform: Platform, rows: list[dict[str, Any]], now: datetim
     One query when the platform has no plan, and nothing cached across transactions (a plan
     set between two batches applies to the second). With a plan: the model names of the
     batch's model versions (only when the plan has model strata), then, if anything was
-    drawn, the audit queue, the drawn decisions' ids, one insert and one audit row.
+    drawn, the audit queue, the drawn decisions' ids, one insert (a COPY on PostgreSQL) and
+    one audit row.
     """
     plan = current_plan(platform)
     if plan is None or not plan.strata:
@@ -460,9 +489,7 @@ def sample_recorded(platform: Platform, rows: list[dict[str, Any]], now: datetim
         "public_id", "pk"
     )
     drawn_items = [(pk, chosen[public_id]) for public_id, pk in ids]
-    ReviewItem.objects.bulk_create(
-        _new_items(plan=plan, queue=queue, drawn_items=drawn_items, now=now)
-    )
+    _insert_items(plan=plan, queue=queue, drawn_items=drawn_items, now=now)
     trail.record(
         actor=trail.SYSTEM,
         action="audit.sampled",

@@ -404,8 +404,9 @@ def test_sampling_adds_one_query_to_a_batch_without_a_plan_and_six_with_one(
     ensure_audit_queue(platform)
     with_plan, _ = _queries_of_a_batch(platform, 1000)
     # The plan, the model names, the audit queue, the drawn decisions' ids, one insert of the
-    # items, one audit row.
-    assert with_plan == unhooked + 6
+    # items, one audit row. (On PostgreSQL the insert is a COPY, which Django's query log does
+    # not see.)
+    assert with_plan == unhooked + (5 if connection.vendor == "postgresql" else 6)
     assert 0 < len(samples(platform)) < 1000
 
 
@@ -506,3 +507,22 @@ def test_the_resample_command_makes_what_is_missing_once(platform, model_v1, mon
     )
     with pytest.raises(CommandError, match="No platform 'nowhere'"):
         call_command("resample_audits", "--platform", "nowhere")
+
+
+def test_the_hooks_fast_insert_and_resample_make_the_same_items(platform, model_v1, monkeypatch):
+    plan(platform, [{"rate": 1}])
+    (hooked,) = record(platform, automated(1))
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_recorded_hooks", [])
+        (caught_up,) = record(platform, automated(1))
+    assert resample(platform) == 1
+
+    def columns(item: ReviewItem) -> dict[str, Any]:
+        values = {f.attname: getattr(item, f.attname) for f in ReviewItem._meta.concrete_fields}
+        for varying in ("id", "decision_id", "created_at", "due_at"):
+            values.pop(varying)
+        return values
+
+    items = samples(platform)
+    assert columns(items[hooked.public_id]) == columns(items[caught_up.public_id])
+    assert columns(items[hooked.public_id])["state"] == ItemState.OPEN
