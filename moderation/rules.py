@@ -87,9 +87,9 @@ def check_decision(
     return errors
 
 
-# The fields the rules that may name a field read: a rule's error says something true only when
-# they all decoded. A field the rules never name is not here (`every_problem` then drops the
-# error: tests/moderation/test_api_first_hour.py checks that every field they name is here).
+# For each field a rule may name in an error, every field the rules naming it read: the error
+# is true of the decision only when they all decoded. `every_problem` drops an error on a field
+# missing here; tests/moderation/test_api_first_hour.py checks that every field named is here.
 def _rule_inputs() -> dict[str, frozenset[str]]:
     restriction = {"decision_type", *table.RESTRICTIONS.fields}
     automation = {"model", "model_version", "automated_detection", "automated_decision"}
