@@ -239,10 +239,11 @@ def _matches(queue: ReviewQueue, decision: Decision) -> bool:
 
 def route(*, decision: Decision, platform: Platform) -> ReviewQueue:
     """The one queue an appeal against `decision` goes to: the first, by position, whose rules
-    all match, else the platform's default queue."""
-    for queue in ReviewQueue.objects.filter(platform=platform, is_default=False).order_by(
-        "position", "id"
-    ):
+    all match, else the platform's default queue. Never the audit queue: its empty rules would
+    match everything, and it holds blind audit samples only."""
+    for queue in ReviewQueue.objects.filter(
+        platform=platform, is_default=False, audit=False
+    ).order_by("position", "id"):
         if _matches(queue, decision):
             return queue
     return ensure_default_queue(platform=platform)
@@ -1057,8 +1058,10 @@ def expire_leases(*, now: datetime | None = None) -> int:
 
 
 def escalate_near_deadline(*, now: datetime | None = None) -> int:
-    """Escalate undecided items within their queue's escalation window of the deadline to
-    senior reviewers (an APPEAL_ESCALATED entry with no reviewer); returns how many."""
+    """Escalate undecided appeals within their queue's escalation window of the deadline to
+    senior reviewers (an APPEAL_ESCALATED entry with no reviewer); returns how many. Audit
+    items are not escalated: a label is not an appellant's answer, and a late one is only
+    counted as a breach."""
     at = _aware(now)
     escalated = 0
     for queue in ReviewQueue.objects.all().only("id", "escalate_before_hours", "platform_id"):
@@ -1066,6 +1069,7 @@ def escalate_near_deadline(*, now: datetime | None = None) -> int:
             items = list(
                 ReviewItem.objects.filter(
                     queue=queue,
+                    kind=ItemKind.APPEAL,
                     senior_only=False,
                     due_at__lte=at + timedelta(hours=queue.escalate_before_hours),
                 )

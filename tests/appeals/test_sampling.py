@@ -453,11 +453,6 @@ def test_plans_set_during_concurrent_batches_sample_exactly_what_the_rule_says(p
 # --- the audit queue beside the appeal queues -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="appeals.services.route (H3's) still routes to the audit queue: its empty rules match "
-    "every decision; route must skip queues with audit=True",
-    strict=False,
-)
 def test_appeals_are_never_routed_to_the_audit_queue(platform, model_v1):
     from appeals.services import file_appeal
 
@@ -469,11 +464,6 @@ def test_appeals_are_never_routed_to_the_audit_queue(platform, model_v1):
     assert appeal.review_item.queue.is_default
 
 
-@pytest.mark.xfail(
-    reason="appeals.services.escalate_near_deadline (H3's) writes an appeal's escalation for "
-    "audit items (AssertionError in _write_review); it must skip kind 'audit'",
-    strict=False,
-)
 def test_the_deadline_watch_leaves_audit_items_alone(platform, model_v1):
     from appeals.services import count_breaches, escalate_near_deadline
 
