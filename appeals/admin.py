@@ -829,11 +829,12 @@ def identifying_values(decision: Decision) -> list[str]:
     """What an audit reviewer must not see of a decision, longest first: what the reviewer API
     blanks (`labels.blind_terms`: the model's name and version, its score and threshold as
     text is likely to print them), and the decision's own ids and notice token, which lead to
-    its record and so to all of that."""
+    its record and so to all of that. A one-character id is left out, as `blind_terms` leaves
+    out one-character versions: it would blank every such digit of the text."""
     values = labels.blind_terms(decision)
     values |= {decision.puid, str(decision.public_id), decision.public_id.hex}
     values.add(decision.notice_token)
-    return sorted((v for v in values if v.strip()), key=len, reverse=True)
+    return sorted((v for v in values if len(v.strip()) > 1), key=len, reverse=True)
 
 
 def withhold(text: str, values: list[str]) -> str:

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from appeals.admin import withhold
 from appeals.audit import set_audit_plan
 from appeals.disputes import record_ruling, refer_dispute
 from appeals.labels import label_item, plant_known_answer
@@ -267,6 +268,19 @@ def test_the_items_list_and_the_item_page_show_no_plan_or_known_answer_to_review
     html = listing.content.decode()
     assert "known" not in html.lower()
     assert leaks(html, sample.decision) == []
+
+
+def test_withholding_takes_whole_values_only_whatever_their_case() -> None:
+    values = ["hate-speech", "0.93", "v1"]
+
+    assert (
+        withhold("Hate-Speech v1 scored 0.93.", values)
+        == "[redacted] [redacted] scored [redacted]."
+    )
+    assert withhold("v10 scored 0.935 and 10.93; hate-speeches", values) == (
+        "v10 scored 0.935 and 10.93; hate-speeches"
+    )
+    assert withhold("", values) == ""
 
 
 # --- labelling ------------------------------------------------------------------------------
