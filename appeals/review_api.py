@@ -243,9 +243,15 @@ _BLIND_OPTIONAL = tuple(name for name in OPTIONAL_TEXT if name in BLIND_SHOWN)
 
 
 class BlindPolicyOut(serializers.ModelSerializer[Policy]):
+    """The policy by its wording. Not by its key: platforms name a classifier after the policy
+    it enforces ("hate-speech" both), and the key would then be the model's name."""
+
+    # Text, not a URI: a quoted model name in it is blanked out as "[redacted]".
+    url = serializers.CharField()
+
     class Meta:
         model = Policy
-        fields = ("key", "version", "title", "clause", "url", "summary")
+        fields = ("title", "version", "clause", "url", "summary")
         read_only_fields = fields
 
 
@@ -255,6 +261,8 @@ class BlindDecisionOut(serializers.ModelSerializer[Decision]):
 
     policy = BlindPolicyOut(allow_null=True, help_text="The policy the decision applied.")
     policy_version = serializers.IntegerField(source="policy.version", allow_null=True)
+    # Text, not a URI: a quoted model name in it is blanked out as "[redacted]".
+    decision_ground_reference_url = serializers.CharField(allow_null=True)
     incompatible_content_illegal = serializers.SerializerMethodField()
     decided_on = serializers.SerializerMethodField()
 

@@ -15,8 +15,9 @@ from appeals import review_api
 from appeals.labels import REDACTED, blind_redactor, plant_known_answer
 from appeals.models import ItemKind
 from ledger.models import LogEntry
+from moderation import services as moderation
 from moderation.api import DecisionOut
-from moderation.models import Decision
+from moderation.models import Decision, Policy
 from tests.appeals.test_labels import (
     CLAIM,
     MODEL,
@@ -46,10 +47,27 @@ PUID = "vidshare-moderation-7f3a9c"
 FIRST_REASON = "Commentary on a chess game: the words are about the pieces."
 
 
-def chess_decision(platform: Any, **overrides: Any) -> Decision:
+def hateful_conduct(platform: Any) -> None:
+    """The policy the model enforces, keyed by the model's own name, as platforms do."""
+    moderation.register_policy(
+        platform=platform,
+        key=MODEL,
+        title="Hateful conduct",
+        category="STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        clause="Community guidelines 4.2",
+        url=f"https://vidshare.example/policies/{MODEL}",
+        summary="No attacks on people for who they are.",
+    )
+
+
+def chess_decision(platform: Any, puid: str = PUID, **overrides: Any) -> Decision:
+    if not Policy.objects.filter(platform=platform, key=MODEL).exists():
+        hateful_conduct(platform)
     return automated(
         platform,
-        puid=PUID,
+        puid=puid,
+        policy=MODEL,
         decision_facts=FACTS,
         incompatible_content_explanation=f"Classified by {MODEL} at {SCORE}.",
         internal_notes=f"model {MODEL}/{VERSION}, score {SCORE}",
@@ -174,6 +192,14 @@ def test_the_claimed_audit_item_names_no_model_score_threshold_or_id(
     assert decision["content_language"] == "EN"
     assert decision["territorial_scope"] == ["DE", "FR"]
     assert decision["decided_on"] == sampled.decided_at.date().isoformat()
+    # The policy by its wording, not by its key (here the model's name).
+    assert decision["policy"] == {
+        "title": "Hateful conduct",
+        "version": 1,
+        "clause": "Community guidelines 4.2",
+        "url": f"https://vidshare.example/policies/{REDACTED}",
+        "summary": "No attacks on people for who they are.",
+    }
     # The platform's own words, with the model blanked out of them.
     assert decision["decision_facts"] == (
         f"Flagged by {REDACTED} {REDACTED} with score {REDACTED} ({REDACTED}) over its "
@@ -214,7 +240,7 @@ def test_every_field_of_the_full_decision_view_is_shown_blind_or_hidden_on_purpo
 
 def test_a_planted_item_looks_exactly_like_a_sample(platform, chessbot, reviewer_client):  # noqa: F811
     # Recorded before the plan, so not sampled: planted instead.
-    other = automated(platform, puid="vidshare-moderation-other")
+    other = chess_decision(platform, puid="vidshare-moderation-other")
     sample_everything(platform)
     sample = chess_decision(platform)
     entries = LogEntry.objects.count()
