@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from appeals.models import Appeal, AppealStatus, ReviewQueue
+from appeals import audit, quality
+from appeals.models import Appeal, AppealStatus, Dispute, ReviewItem, ReviewQueue
+from appeals.models import Review as AppealReview
 from ledger.audit import audit_log
 from moderation import demo, services
 from moderation.models import ApiKey, Decision, Platform
@@ -212,6 +214,7 @@ def test_the_demo_has_queues_and_appeals_decided_and_waiting(run: Run) -> None:
         "accounts",
         "speech",
         "default",
+        "audit",
     }
     assert "Appeals: " in run.stdout
     assert audit_log().ok
@@ -242,3 +245,63 @@ def test_batches_never_carry_a_change_with_the_decision_it_changes() -> None:
 
     assert len(recorded) == 3000
     assert max(sizes) == 100
+
+
+def test_the_demo_audits_hate_speech_v1_and_its_chess_catches_are_mostly_labelled_wrong(
+    run: Run,
+) -> None:
+    platform = vidshare()
+    plan = audit.current_plan(platform)
+    assert plan is not None
+    assert plan.strata[0] == {"model": "hate-speech", "version": "v1", "rate": 0.3}
+    samples = ReviewItem.objects.filter(kind="audit", plan__isnull=False)
+    # Sampled while recording, exactly the decisions the published rule picks.
+    assert {i.decision.public_id for i in samples.select_related("decision")} == (
+        audit.sampled_ids(platform)
+    )
+    first: dict[int, AppealReview] = {}
+    labels = AppealReview.objects.filter(item__in=samples, outcome__in=["correct", "incorrect"])
+    for label in labels.select_related("item__decision").order_by("decided_at", "id"):
+        first.setdefault(label.item_id, label)
+    chess = [
+        r
+        for r in first.values()
+        if demo.chess_talk(
+            r.item.decision.decision_facts + r.item.decision.incompatible_content_explanation
+        )
+    ]
+    wrong = sum(r.outcome == "incorrect" for r in chess)
+    assert len(chess) >= 5
+    assert 0.6 <= wrong / len(chess) <= 0.95  # about four in five
+    v1 = next(r for r in quality.precision_by_model_version() if r.version == "v1")
+    assert v1.model == "hate-speech" and v1.audit.reviewed == sum(
+        r.item.decision.model_version_id == v1.model_version_id for r in first.values()
+    )
+    assert v1.audit.precision is not None and v1.audit.precision < 0.9
+    # Some samples still wait for whoever opens the admin as a reviewer.
+    assert samples.exclude(state="done").exists()
+    # And the audit queue holds audit items only: appeals are never routed there.
+    assert set(ReviewItem.objects.filter(queue__audit=True).values_list("kind", flat=True)) == {
+        "audit"
+    }
+
+
+def test_the_demo_has_double_labels_known_answers_disputes_and_a_proposal(run: Run) -> None:
+    doubles = ReviewItem.objects.filter(kind="audit", labels_needed=2, state="done")
+    assert doubles.exists()
+    for item in doubles:
+        assert len({r.reviewer_id for r in item.reviews.all()}) == 2
+    assert quality.kappa_by_queue()[0].pairs == doubles.count()
+
+    planted = ReviewItem.objects.filter(kind="audit", known_answer__gt="")
+    assert planted.count() == 8
+    planted_labels = AppealReview.objects.filter(item__in=planted)
+    assert planted_labels.exists()
+    # Never on the public log: the log must not tell which items were tests.
+    assert not planted_labels.filter(log_entry__isnull=False).exists()
+    assert sum(r.known_answers for r in quality.reviewer_quality()) == planted_labels.count()
+
+    assert Dispute.objects.filter(ruling__isnull=False).count() == 2
+    assert Appeal.objects.filter(status=AppealStatus.AWAITING_APPROVAL).exists()
+    assert "awaiting a second approval" in run.stdout
+    assert "Audits: plan #" in run.stdout

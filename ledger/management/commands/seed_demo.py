@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -18,9 +19,11 @@ from moderation.vocabulary import Action
 class Command(BaseCommand):
     help = (
         "Load the demo platform: a video platform over the last 90 days, with a hate-speech "
-        "classifier whose v1 flags chess talk and whose v2 does not, its review queues and a "
-        "month of appeals (most of v1's chess catches overturned). Does nothing if the "
-        "platform already has decisions. The new API key is printed alone on the last line."
+        "classifier whose v1 flags chess talk and whose v2 does not, its review queues, a "
+        "month of appeals (most of v1's chess catches overturned), an audit plan with its "
+        "samples mostly labelled blind (most of v1's chess catches labelled incorrect), known "
+        "answers and out-of-court disputes. Does nothing if the platform already has "
+        "decisions. The new API key is printed alone on the last line."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,21 +51,30 @@ class Command(BaseCommand):
             if options["verbosity"] >= 2:
                 self.stderr.write(f"  {done:,}/{count:,} decisions recorded")
 
-        try:
-            seeded = demo.seed_demo(
-                slug=slug,
-                name="VidShare" if slug == "vidshare" else slug,
-                decisions=count,
-                days=days,
-                seed=options["seed"],
-                end=timezone.now(),
-                progress=progress,
+        name = "VidShare" if slug == "vidshare" else slug
+        end = timezone.now()
+        # One transaction: a failure half-way leaves nothing behind, so the next run starts
+        # afresh. The audit plan comes first: recording samples the decisions under it.
+        with transaction.atomic():
+            try:
+                plan = appeals_demo.plan_audits(slug=slug, name=name, days=days, end=end)
+                seeded = demo.seed_demo(
+                    slug=slug,
+                    name=name,
+                    decisions=count,
+                    days=days,
+                    seed=options["seed"],
+                    end=end,
+                    progress=progress,
+                )
+            except RegistrationConflict as exc:
+                raise CommandError(f"{slug} already has other policies or models: {exc}") from exc
+            appeals = appeals_demo.seed_appeals(
+                platform=seeded.platform, end=end, seed=options["seed"]
             )
-        except RegistrationConflict as exc:
-            raise CommandError(f"{slug} already has other policies or models: {exc}") from exc
-        appeals = appeals_demo.seed_appeals(
-            platform=seeded.platform, end=timezone.now(), seed=options["seed"]
-        )
+            audits = appeals_demo.seed_audits(
+                platform=seeded.platform, end=end, seed=options["seed"]
+            )
         elapsed = time.perf_counter() - started
 
         by_action = dict(
@@ -80,10 +92,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  {action.label:<36} {by_action.get(action.value, 0):>7,}")
         self.stdout.write(
             f"Appeals: {appeals.filed:,} filed, {appeals.decided:,} decided "
-            f"({appeals.overturned:,} overturned), {appeals.waiting:,} waiting in the review "
-            "queues; reviewers reviewer-ana, reviewer-ben and reviewer-chloe (senior). "
-            "To work the queues yourself: manage.py create_reviewer <your user> --platform "
-            f"{seeded.platform.slug}"
+            f"({appeals.overturned:,} overturned), {appeals.awaiting_approval:,} awaiting a "
+            f"second approval, {appeals.waiting:,} waiting in the review queues; reviewers "
+            "reviewer-ana, reviewer-ben and reviewer-chloe (senior). To work the queues "
+            f"yourself: manage.py create_reviewer <your user> --platform {seeded.platform.slug}"
+        )
+        self.stdout.write(
+            f"Audits: plan #{plan.log_entry_id}, {audits.sampled:,} decisions sampled "
+            f"({audits.double_labelled:,} for two labels), {audits.known_answers:,} known "
+            f"answers planted, {audits.labels:,} labels given; {audits.disputes:,} out-of-court "
+            "disputes. The numbers: /admin/appeals/reviewitem/quality/ and /api/v1/stats/models"
         )
         self.stderr.write(
             f"Issued API key {seeded.api_key_prefix} for {seeded.platform.slug}. "
