@@ -18,7 +18,16 @@ from typing import Any
 from django.db import transaction
 
 from appeals.audit import ensure_audit_queue
-from appeals.models import ItemKind, ItemState, Label, Review, ReviewItem, ReviewQueue
+from appeals.models import (
+    AuditPlan,
+    ItemKind,
+    ItemState,
+    Label,
+    Review,
+    Reviewer,
+    ReviewItem,
+    ReviewQueue,
+)
 from appeals.payloads import reviewer_pseudonym
 from appeals.services import (
     _CLAIM_FIELDS,
@@ -150,7 +159,7 @@ def clause_errors(outcome: object, clause: object) -> list[str]:
 @transaction.atomic
 def label_item(
     *,
-    reviewer: Any,
+    reviewer: Reviewer,
     item: ReviewItem | int,
     version: int,
     outcome: str,
@@ -195,6 +204,9 @@ def label_item(
     reason_sha256 = sha256_text(reason)
     log_index = None
     if locked.plan_id is not None:
+        plan_index = (
+            AuditPlan.objects.filter(pk=locked.plan_id).values_list("log_entry_id", flat=True).get()
+        )
         (appended,) = append_entries(
             [
                 (
@@ -202,7 +214,7 @@ def label_item(
                     audit_label_payload(
                         decision=locked.decision.public_id,
                         platform=locked.decision.platform.slug,
-                        plan=locked.plan.log_entry_id,  # type: ignore[union-attr]
+                        plan=plan_index,
                         reviewer_id=reviewer.pk,
                         outcome=outcome,
                         reason_sha256=reason_sha256,
