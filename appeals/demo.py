@@ -251,16 +251,19 @@ def _approve_proposals(*, platform: Platform, reviewers: list[Reviewer], rng: ra
 # --- blind audits ---------------------------------------------------------------------------
 
 # The plan: hate-speech v1 (which reads chess as hate speech) sampled at a high rate, v2 less,
-# any other automated decision rarely; 15% of the samples labelled twice, independently.
-AUDIT_STRATA = (
-    {"model": HATE_MODEL, "version": "v1", "rate": 0.3},
-    {"model": HATE_MODEL, "version": "v2", "rate": 0.1},
-    {"rate": 0.01},
+# any other automated decision rarely, as a platform sets rates for the samples it can label:
+# about this many samples per stratum whatever the demo's size, from the share of the demo's
+# decisions each stratum takes (moderation.demo, roughly). 15% labelled twice, independently.
+AUDIT_TARGETS: tuple[tuple[dict[str, str], int, float], ...] = (
+    ({"model": HATE_MODEL, "version": "v1"}, 120, 0.085),
+    ({"model": HATE_MODEL, "version": "v2"}, 80, 0.09),
+    ({}, 20, 0.35),
 )
 AUDIT_DOUBLE_REVIEW = 0.15
-# The reviewers label this share of the audit queue, at most MAX_LABELS labels; the rest waits.
+# The reviewers label this share of the audit queue (oldest first, as claims go), at most
+# MAX_LABELS labels; the rest waits.
 LABELLED_SHARE = 0.8
-MAX_LABELS = 160
+MAX_LABELS = 300
 # How often a reviewer sees through a chess catch (the experiment's "four in five"), and how
 # often they find a genuine catch wrong or miss a known answer.
 CHESS_CAUGHT = 0.8
@@ -290,7 +293,17 @@ class SeededAudits:
     disputes: int
 
 
-def plan_audits(*, slug: str, name: str, days: int, end: dt.datetime) -> AuditPlan:
+def audit_strata(decisions: int) -> list[dict[str, object]]:
+    """The plan's strata for a demo of `decisions` decisions: rates to two significant
+    figures, at most 1."""
+    strata: list[dict[str, object]] = []
+    for stratum, target, share in AUDIT_TARGETS:
+        rate = min(1.0, target / max(1.0, share * decisions))
+        strata.append({**stratum, "rate": float(f"{rate:.2g}")})
+    return strata
+
+
+def plan_audits(*, slug: str, name: str, decisions: int, days: int, end: dt.datetime) -> AuditPlan:
     """Set the demo platform's audit plan at the start of the window, before its decisions
     are recorded (recording samples them under it: appeals.audit.sample_recorded).
 
@@ -313,7 +326,7 @@ def plan_audits(*, slug: str, name: str, days: int, end: dt.datetime) -> AuditPl
         )
     return audit.set_audit_plan(
         platform=platform,
-        strata=[dict(stratum) for stratum in AUDIT_STRATA],
+        strata=audit_strata(decisions),
         double_review=AUDIT_DOUBLE_REVIEW,
         actor=ACTOR,
         now=timeline.start,

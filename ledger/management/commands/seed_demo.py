@@ -57,7 +57,9 @@ class Command(BaseCommand):
         # afresh. The audit plan comes first: recording samples the decisions under it.
         with transaction.atomic():
             try:
-                plan = appeals_demo.plan_audits(slug=slug, name=name, days=days, end=end)
+                plan = appeals_demo.plan_audits(
+                    slug=slug, name=name, decisions=count, days=days, end=end
+                )
                 seeded = demo.seed_demo(
                     slug=slug,
                     name=name,
