@@ -152,7 +152,7 @@ def test_a_reviewer_labels_a_blind_sample_and_a_moderator_reads_the_quality_page
         page.fill("#id_password", "password")
         page.click("input[type=submit]")
         page.wait_for_url(f"**{queue_path}")
-        assert f"Audit {item.pk}" in page.inner_text("#claimable-items")
+        assert f"Item {item.pk} · Audit" in page.inner_text("#claimable-items")
 
         page.click("#claim-next")
         page.wait_for_url(f"**/{item.pk}/change/")

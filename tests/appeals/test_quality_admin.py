@@ -246,7 +246,7 @@ def test_my_queue_lists_audit_items_as_audit_and_claim_next_takes_them(
 
     queue = client.get(reverse("admin:appeals_reviewitem_my_queue"))
     assert [item.pk for item in queue.context["claimable"]] == [sample.pk]
-    assert f"Audit {sample.pk}</a>" in queue.content.decode()
+    assert f"Item {sample.pk}</a> · Audit" in queue.content.decode()
     assert leaks(queue.content.decode(), sample.decision) == []
 
     client.post(reverse("admin:appeals_reviewitem_claim_next"))
