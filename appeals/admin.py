@@ -1505,7 +1505,10 @@ class ReviewItemAdmin(PlatformScopedAdmin):
                 "title": withhold(policy.title, hidden),
                 "clause": withhold(policy.clause, hidden),
                 "summary": withhold(policy.summary, hidden),
-                "url": policy.url,
+                # A policy's address may name the classifier that enforces it (".../hate-speech"):
+                # then it is shown redacted, as text, never as a link.
+                "url": policy.url if withhold(policy.url, hidden) == policy.url else "",
+                "url_text": withhold(policy.url, hidden),
             },
             holds=self._holds(item, reviewer, now),
             done=item.state == ItemState.DONE,

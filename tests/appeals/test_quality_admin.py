@@ -207,6 +207,41 @@ def test_the_audit_review_page_shows_nothing_of_the_model_or_the_decisions_ids(
     assert "decision" not in response.context
 
 
+def test_a_policy_whose_address_names_the_model_is_shown_redacted_and_not_as_a_link(
+    platform: Platform, chess_model: Any, reviewer: Reviewer
+) -> None:
+    services.register_policy(
+        platform=platform,
+        key="hateful-conduct",
+        title=f"Hateful conduct ({MODEL} enforced)",
+        category="STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        clause="Section 4.2: no attacks on people for who they are.",
+        url=f"https://vidshare.example/policies/{MODEL}",
+    )
+    sample_everything(platform, (MODEL, VERSION))
+    decision = record(
+        platform,
+        decision_payload(
+            puid=PUID,
+            model=MODEL,
+            model_version=VERSION,
+            score=SCORE,
+            policy="hateful-conduct",
+        ),
+    )
+    item = claimed(reviewer)
+    assert item.decision_id == decision.pk and decision.policy_id is not None
+
+    html = client_for(reviewer.user).get(item_url(item)).content.decode()
+
+    assert leaks(html, decision) == []
+    assert "Hateful conduct ([redacted] enforced)" in html
+    assert "Section 4.2: no attacks on people for who they are." in html
+    assert "https://vidshare.example/policies/[redacted]" in html
+    assert 'href="https://vidshare.example/policies' not in html
+
+
 def test_a_planted_item_looks_like_a_sample_and_an_earlier_label_is_not_shown(
     platform: Platform, chess_model: Any, reviewer: Reviewer
 ) -> None:
