@@ -66,22 +66,28 @@ def _number_forms(value: float) -> set[str]:
 
 def blind_terms(decision: Decision) -> set[str]:
     """What an audit's reviewer must not read anywhere: the decision's model name and version
-    label, its score and threshold as text. Versions of one character ("1") are left out: they
-    would blank every such number in the text, and the model's name beside them is blanked."""
-    terms: set[str] = set()
+    label, its score and threshold as text, and the ids that lead to its published record
+    (which names all of that), should the platform's own text quote them. Terms of one
+    character (a version "1") are left out: they would blank every such number in the text,
+    and the model's name beside them is blanked."""
+    terms: set[str] = {
+        decision.puid,
+        str(decision.public_id),
+        decision.public_id.hex,
+        decision.notice_token,
+        decision.notifier_token,
+    }
     if decision.model_version_id is not None:
         name, version = (
             ModelVersion.objects.filter(pk=decision.model_version_id)
             .values_list("model__name", "version")
             .get()
         )
-        terms.add(name)
-        if len(version) > 1:
-            terms.add(version)
+        terms |= {name, version}
     for number in (decision.score, decision.threshold):
         if number is not None:
             terms |= _number_forms(number)
-    return {term for term in terms if term.strip()}
+    return {term for term in terms if len(term.strip()) > 1}
 
 
 REDACTED = "[redacted]"

@@ -322,10 +322,19 @@ def test_the_redactor_blanks_whole_words_only_and_ignores_case(platform, chessbo
     assert redact("61.23% over 0.612") == f"{REDACTED} over {REDACTED}"
 
 
+def test_the_redactor_blanks_the_ids_that_lead_to_the_published_record(platform, chessbot):
+    decision = chess_decision(platform)
+    redact = blind_redactor(decision)
+
+    text = f"See {PUID} ({decision.public_id}, {decision.public_id.hex}) and the notice."
+    assert redact(text) == f"See {REDACTED} ({REDACTED}, {REDACTED}) and the notice."
+
+
 def test_a_human_decision_has_nothing_to_blank(platform):
     decision = record(platform, human_payload())
     assert decision.model_version_id is None
 
+    # Nothing but its own ids, which no decision's text quotes here.
     assert blind_redactor(decision)("Removed by mod-7 at 0.5") == "Removed by mod-7 at 0.5"
 
 
