@@ -969,6 +969,13 @@ def escalate_review(
     if errors:
         raise ReviewRefused("invalid", "The escalation is incomplete.", errors)
     locked = _held(reviewer, item, at)
+    if locked.kind != ItemKind.APPEAL:
+        # An audit label is not an appellant's answer: there is nothing to escalate.
+        raise ReviewRefused(
+            "invalid",
+            "Only appeals are escalated: label an audit item correct or incorrect.",
+            {"item": ["An audit item is labelled, not escalated."]},
+        )
     _check_version(locked, version)
     _may_review(reviewer, locked)
     _lock_platform(locked.decision.platform_id, exclusive=False)

@@ -639,3 +639,17 @@ def test_labels_plans_and_recording_at_once_neither_deadlock_nor_lose_anything(p
     assert Review.objects.filter(outcome="correct").count() == 4
     assert LogEntry.objects.filter(entry_type=EntryType.AUDIT_LABELLED).count() == 4
     assert audit_log().ok
+
+
+def test_the_escalation_service_refuses_an_audit_item_and_writes_nothing(
+    sampled: Decision, rita: Reviewer
+) -> None:
+    """The admin and any other caller of the service, not only the reviewer API."""
+    item = claim_next_review(reviewer=rita)
+    assert item is not None and item.kind == ItemKind.AUDIT
+    before = written()
+    with pytest.raises(ReviewRefused) as refused:
+        services.escalate_review(reviewer=rita, item=item, version=item.version, reason=REASON)
+    assert refused.value.code == "invalid"
+    assert list(refused.value.errors) == ["item"]
+    assert written() == before
