@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
         # The disputes API's choices, named once (appeals.dispute_api).
         "AppellantEnum": "appeals.models.Appellant",
         "DisputeOutcomeEnum": "appeals.models.DisputeOutcome",
+        # Review items, appeals and audits (appeals.review_api, appeals.api, known_api).
+        "AppealStatusEnum": "appeals.models.AppealStatus",
+        "LabelEnum": "appeals.models.Label",
+        "AppealOutcomeEnum": ["upheld", "overturned", "modified"],
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
