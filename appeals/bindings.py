@@ -188,6 +188,7 @@ def check_proposal_rejections(entries: Mapping[int, str], first: int, last: int 
 def check_audit_labels(entries: Mapping[int, str], first: int, last: int | None) -> Problems:
     """Labels of audit samples; a planted known-answer item's labels have no entry (and no
     log index), so the range never reads them."""
+
     def rebuilt() -> Iterator[tuple[int, str, bytes]]:
         labels = Review.objects.filter(outcome__in=Label.values)
         rows = _in_range(labels, first, last).values_list(*_LABEL_VALUES)

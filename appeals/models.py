@@ -558,9 +558,7 @@ class DisputeImplementation(models.Model):
 
     append_only = True
 
-    dispute = models.OneToOneField(
-        Dispute, on_delete=models.PROTECT, related_name="implementation"
-    )
+    dispute = models.OneToOneField(Dispute, on_delete=models.PROTECT, related_name="implementation")
     implemented = models.BooleanField()
     # When it was implemented; None exactly when it was not.
     implemented_at = models.DateTimeField(null=True, blank=True)

@@ -67,7 +67,8 @@ CHESS_PHRASES = (
     "sacrifice the white bishop to expose black",
 )
 # The share of hate-speech v1's catches that are chess talk, and how often its chess
-# restrictions are overturned on a second review (the public experiment found over 80% false positives).
+# restrictions are overturned on a second review (the public experiment found over 80% false
+# positives).
 CHESS_SHARE_V1 = 0.25
 CHESS_REVERSAL_RATE = 0.85
 
@@ -1068,7 +1069,8 @@ class _Generator:
         *,
         chess_phrase: str | None = None,
     ) -> None:
-        """Perhaps a reversal on a second review; otherwise the expiry of a temporary restriction."""
+        """Perhaps a reversal on a second review; otherwise the expiry of a temporary
+        restriction."""
         rng = self.rng
         decided = _decided_at(original)
         ends = _restriction_end(original)
