@@ -392,6 +392,24 @@ LOGGING = {
 }
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Production serves HTTPS only, behind a TLS-terminating proxy (gunicorn listens on
+    # 127.0.0.1). Each of these depends on that deployment, so each is an environment setting;
+    # the defaults are the safe ones for it.
+    # The proxy says which scheme the client used; trusted only because nothing else can reach
+    # gunicorn. Off (TRUST_X_FORWARDED_PROTO=0) when clients can reach the server directly.
+    if env_bool("TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # A load balancer's health probe and a Prometheus scrape come over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+    # HSTS: a year by default. SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_HSTS_PRELOAD commit
+    # every subdomain (and, once preloaded, browsers) to HTTPS: only on the operator's word.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    if SECURE_HSTS_SECONDS < 0:
+        raise ImproperlyConfigured(
+            f"SECURE_HSTS_SECONDS must be 0 or more, got {SECURE_HSTS_SECONDS}"
+        )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)

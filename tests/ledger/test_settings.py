@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,81 @@ def test_a_cache_url_that_is_not_redis_is_refused_without_quoting_it():
 
     assert result.returncode != 0
     assert "must be a redis://" in result.stderr and "hunter2" not in result.stderr
+
+
+def _production(**env: str) -> dict[str, str]:
+    skey, _ = generate_skey("ledger.example.org/log")
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "LEDGER_PSEUDONYM_SECRET": "p" * 50,
+        "LEDGER_LOG_SIGNING_KEY": skey,
+        "LEDGER_LOG_ORIGIN": "ledger.example.org/log",
+        "ALLOWED_HOSTS": "ledger.example.org",
+        "DATABASE_URL": "sqlite:///:memory:",
+        **env,
+    }
+
+
+def _deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET"))}
+    environment.update(_production(**env))
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_the_documented_production_environment():
+    # The README's production section sets these two when the whole domain is HTTPS-only.
+    result = _deploy_check(SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_names_what_an_operator_turned_off():
+    result = _deploy_check(SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0")
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr + result.stdout
+    assert "security.W004" in result.stderr + result.stdout
+
+
+def _settings(**env: str) -> dict[str, object]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET"))}
+    environment.update(_production(**env))
+    code = (
+        "import json, ledger.settings as s; print(json.dumps({k: getattr(s, k, None) for k in "
+        "['SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', "
+        "'SECURE_HSTS_PRELOAD', 'SECURE_PROXY_SSL_HEADER', 'SESSION_COOKIE_SECURE', "
+        "'CSRF_COOKIE_SECURE', 'SECURE_REDIRECT_EXEMPT']}))"
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, object] = json.loads(result.stdout)
+    return loaded
+
+
+def test_production_security_defaults_are_the_safe_ones_and_each_is_an_environment_setting():
+    defaults = _settings()
+    assert defaults["SECURE_SSL_REDIRECT"] is True
+    assert defaults["SECURE_HSTS_SECONDS"] == 31_536_000
+    assert defaults["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert defaults["SECURE_HSTS_PRELOAD"] is False
+    assert defaults["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert defaults["SESSION_COOKIE_SECURE"] is True and defaults["CSRF_COOKIE_SECURE"] is True
+    assert defaults["SECURE_REDIRECT_EXEMPT"] == ["^health/$", "^metrics$"]
+    direct = _settings(TRUST_X_FORWARDED_PROTO="0", SECURE_HSTS_SECONDS="600")
+    assert direct["SECURE_PROXY_SSL_HEADER"] is None
+    assert direct["SECURE_HSTS_SECONDS"] == 600
+
+
+def test_a_negative_hsts_age_is_refused_by_name():
+    result = import_settings(**_production(SECURE_HSTS_SECONDS="-1"))
+    assert result.returncode != 0
+    assert "SECURE_HSTS_SECONDS must be 0 or more" in result.stderr
