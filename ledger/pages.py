@@ -28,6 +28,7 @@ from moderation.models import Decision
 from moderation.selectors import decision_chain
 from moderation.vocabulary import (
     CHANGING_TYPES,
+    COUNTRY_NAMES,
     SILENT_VISIBILITY,
     AccountAction,
     Action,
@@ -61,39 +62,6 @@ _NOUNS = {
     ContentType.OTHER: "content",
 }
 
-# The EEA as the vocabulary knows it (moderation.vocabulary.Country), by English short name.
-COUNTRY_NAMES = {
-    "AT": "Austria",
-    "BE": "Belgium",
-    "BG": "Bulgaria",
-    "CY": "Cyprus",
-    "CZ": "Czechia",
-    "DE": "Germany",
-    "DK": "Denmark",
-    "EE": "Estonia",
-    "ES": "Spain",
-    "FI": "Finland",
-    "FR": "France",
-    "GR": "Greece",
-    "HR": "Croatia",
-    "HU": "Hungary",
-    "IE": "Ireland",
-    "IS": "Iceland",
-    "IT": "Italy",
-    "LI": "Liechtenstein",
-    "LT": "Lithuania",
-    "LU": "Luxembourg",
-    "LV": "Latvia",
-    "MT": "Malta",
-    "NL": "Netherlands",
-    "NO": "Norway",
-    "PL": "Poland",
-    "PT": "Portugal",
-    "RO": "Romania",
-    "SE": "Sweden",
-    "SI": "Slovenia",
-    "SK": "Slovakia",
-}
 
 # What each visibility restriction means to the person, with {thing} ("your video", "the
 # video") and {followers} ("your followers", "the account's followers").
