@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "ledger",
     "moderation",
     "appeals",
+    "ledger.public",
 ]
 
 MIDDLEWARE = [
@@ -333,6 +334,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "watch-review-queues": {
         "task": "appeals.tasks.watch_review_queues",
         "schedule": env_int("LEDGER_REVIEW_WATCH_EVERY_SECONDS", 30),
+    },
+    # Public statistics read roll-ups (ledger.public.rollups): this counts what the log gained.
+    "catch-up-rollups": {
+        "task": "ledger.public.tasks.catch_up_rollups",
+        "schedule": env_int("LEDGER_ROLLUP_EVERY_SECONDS", 10),
     },
 }
 
