@@ -27,6 +27,7 @@ urlpatterns = [
         name="log-consistency",
     ),
     path("api/v1/stats/models", public_api.ModelStatsApi.as_view(), name="stats-models"),
+    path("", include("ledger.public.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
