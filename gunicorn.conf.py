@@ -47,6 +47,12 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 # The proxy in front (which terminates TLS) may set X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
+# gunicornc's control socket, only where the operator names one: its default path is one per
+# user ($XDG_RUNTIME_DIR or ~/.gunicorn), so a second server on the machine (a staging ledger,
+# CI) would take it over from the first and remove it when it stops.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
 
 def on_starting(server: Any) -> None:
     """Refuse to start on a broken configuration (Django's system checks, ledger/checks.py),
@@ -57,3 +63,24 @@ def on_starting(server: Any) -> None:
 
     django.setup()
     call_command("check", fail_level="ERROR")
+    _empty_metrics_dir()
+
+
+def _empty_metrics_dir() -> None:
+    """prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, see ledger.health)
+    keeps one file per worker pid; files of a previous run would be summed into this one's."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(directory, name))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: its live gauges leave the multiprocess sum (its counters stay)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
