@@ -280,6 +280,12 @@ def verifier_key(request: HttpRequest) -> HttpResponse:
     return _text(log.signer().vkey + "\n", cache="public, max-age=3600")
 
 
+def _not_yet(message: str) -> HttpResponse:
+    """A tile the log will hold once it grows: a client asks for the full tile before the
+    partial one, so a cache in front (a CDN) must not keep this 404 past its next request."""
+    return _text(message, status=404, cache="no-store")
+
+
 @require_safe
 def tile(request: HttpRequest, path: str) -> HttpResponse:
     """A hash tile or an entry bundle (C2SP tlog-tiles). Full tiles never change; a partial
@@ -293,7 +299,7 @@ def tile(request: HttpRequest, path: str) -> HttpResponse:
     first = wanted.index * tiles.TILE_WIDTH
     if wanted.level == tiles.ENTRIES_LEVEL:
         if first + wanted.width > size:
-            raise Http404("The log does not hold these entries yet.")
+            return _not_yet("The log does not hold these entries yet.\n")
         payloads = (
             LogEntry.objects.filter(index__gte=first, index__lt=first + wanted.width)
             .order_by("index")
@@ -303,7 +309,7 @@ def tile(request: HttpRequest, path: str) -> HttpResponse:
     else:
         level = wanted.level * tiles.TILE_HEIGHT
         if first + wanted.width > size >> level:
-            raise Http404("The log does not hold this tile yet.")
+            return _not_yet("The log does not hold this tile yet.\n")
         body = b"".join(log.level_hashes(level, first, wanted.width))
     response = HttpResponse(body, content_type="application/octet-stream")
     response["Cache-Control"] = IMMUTABLE

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from ledger import replica
+from ledger import log, replica
 from ledger.replica import REPLICA, PublicReadMiddleware, ReplicaRouter, is_public_read
 from moderation import services
 from moderation.models import Decision, ModelVersion, Platform
@@ -257,6 +257,31 @@ def test_without_a_replica_the_statistics_are_read_on_the_primary(
     assert response.json()["results"][0]["decisions"] == 12
     assert any("moderation_decision" in query for query in sql(primary))
     assert replica._public_read.get() is False
+
+
+@pytest.mark.django_db
+def test_tiles_a_cache_may_keep_forever_and_the_ones_it_must_not_keep(
+    client: Any, platform: Platform, model_v1: ModelVersion
+) -> None:
+    """Served as static files behind a CDN (README, "Scale"): a full tile and a partial tile
+    never change; a tile the log does not hold yet will exist soon, so its 404 is not stored."""
+    record(platform, 299)  # 300 entries with the model version's: a full tile, 44 more
+    log.seal_checkpoint()
+
+    full = client.get("/log/tile/0/000")
+    partial = client.get("/log/tile/0/001.p/44")
+    bundle = client.get("/log/tile/entries/000")
+    later = client.get("/log/tile/0/001")
+    later_entries = client.get("/log/tile/entries/001")
+    checkpoint = client.get("/log/checkpoint")
+
+    for served in (full, partial, bundle):
+        assert served.status_code == 200
+        assert served["Cache-Control"] == "public, max-age=31536000, immutable"
+    for missing in (later, later_entries):
+        assert missing.status_code == 404
+        assert missing["Cache-Control"] == "no-store"
+    assert checkpoint["Cache-Control"] == "public, max-age=5"
 
 
 def settings_of(**env: str) -> dict[str, Any]:
