@@ -1,5 +1,6 @@
 """The public statistics API (no authentication): per model version, decisions, appeals, how
-often appeals overturn them, and how often blind audit samples find its decisions correct."""
+often appeals overturn them, and how often blind audit samples find its decisions correct,
+read from the roll-ups (ledger.public.stats)."""
 
 from __future__ import annotations
 
@@ -173,8 +174,9 @@ class ModelStatsApi(APIView):
             'the ledger\'s minimum cell size (LEDGER_MIN_CELL, 10 by default) read "<10", and '
             "the rate is null when the decided appeals are suppressed or none. `audit` is the "
             "version's precision on blind audit samples (correct over reviewed) with its 95% "
-            "Wilson score interval, null below LEDGER_MIN_CELL reviewed samples. Read live: an "
-            "outcome or a label shows within seconds."
+            "Wilson score interval, null below LEDGER_MIN_CELL reviewed samples. Counted from the "
+            "log up to its latest signed checkpoint: an outcome or a label shows within seconds "
+            "of the next checkpoint (LEDGER_ROLLUP_EVERY_SECONDS)."
         ),
         examples=[
             OpenApiExample(

@@ -1,9 +1,11 @@
 """Public statistics: how often each model version's decisions are appealed and overturned,
-and how often its blind audit samples were labelled correct (appeals.quality).
+and how often its blind audit samples were labelled correct.
 
-Read live from the decision and appeal tables, so a number is current as soon as the outcome
-that changes it commits. Small cells are suppressed here, not in the API, so that no caller can
-forget to: the API only renders what `model_version_rows` returns.
+Read from the roll-ups (ledger.public.models), never from the decision and appeal tables: the
+numbers are the log at the latest checkpoint the roll-ups have counted (beat counts every
+LEDGER_ROLLUP_EVERY_SECONDS), and a page costs four small indexed queries whatever the number of
+decisions. Small cells are suppressed here, not in the API, so that no caller can forget to:
+the API only renders what `published` returns.
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from appeals import quality
-from appeals.models import Appeal, AppealStatus
-from moderation.models import Decision, ModelVersion
+from appeals.models import AppealStatus
+from ledger.public.models import AppealCount, AppealEvent, AuditCount, DecisionCount
+from moderation.models import ModelVersion
 from moderation.vocabulary import Action
 
 # Reversals and expiries (moderation.vocabulary.CHANGING_TYPES) are not decisions of a model:
 # they change one. Their stored `action` is REVERSAL or EXPIRY exactly when their type is one
-# of those (moderation.rules.summarize_action; a test ties the two), and filtering on `action`
-# rather than `decision_type` lets PostgreSQL count from the (model_version, action) index alone.
+# of those (moderation.rules.summarize_action; a test ties the two), and the roll-ups keep the
+# action, not the type.
 CHANGING_ACTIONS = (Action.REVERSAL.value, Action.EXPIRY.value)
 DECIDED = (AppealStatus.UPHELD.value, AppealStatus.OVERTURNED.value, AppealStatus.MODIFIED.value)
 # "Overturned" in the statistics: the decision did not stand as it was.
@@ -64,31 +67,45 @@ def model_versions(*, model: str | None = None, platform: str | None = None) -> 
     )
 
 
-def decision_counts(ids: list[int]) -> QuerySet[Any]:
-    """(model_version_id, decisions) for these versions, reversals and expiries left out."""
-    return (
-        Decision.objects.filter(model_version_id__in=ids)
+def _decisions(ids: list[int]) -> dict[int, int]:
+    """model_version_id -> decisions that name it, reversals and expiries left out."""
+    rows = (
+        DecisionCount.objects.filter(model_version_id__in=ids)
         .exclude(action__in=CHANGING_ACTIONS)
         .values("model_version_id")
-        # COUNT(*), not COUNT(id): the id is not in the index, and the index is all it reads.
-        .annotate(n=Count("*"))
+        .annotate(n=Sum("decisions"))
         .values_list("model_version_id", "n")
     )
+    return {version: int(n) for version, n in rows}
 
 
-def appeal_counts(ids: list[int]) -> QuerySet[Any]:
-    """Per version: appeals against its decisions, those decided, those overturned or
-    modified, in one pass over the appeals."""
-    return (
-        Appeal.objects.filter(decision__model_version_id__in=ids)
-        .exclude(decision__action__in=CHANGING_ACTIONS)
-        .values("decision__model_version_id")
+def _appeals(ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """model_version_id -> (appeals filed, decided, overturned or modified) against its
+    decisions, in one grouped query."""
+    rows = (
+        AppealCount.objects.filter(model_version_id__in=ids)
+        .exclude(action__in=CHANGING_ACTIONS)
+        .values("model_version_id")
         .annotate(
-            appeals=Count("id"),
-            decided=Count("id", filter=Q(status__in=DECIDED)),
-            changed=Count("id", filter=Q(status__in=CHANGED)),
+            filed=Sum("appeals", filter=Q(event=AppealEvent.FILED), default=0),
+            decided=Sum("appeals", filter=Q(event__in=DECIDED), default=0),
+            changed=Sum("appeals", filter=Q(event__in=CHANGED), default=0),
         )
     )
+    return {
+        row["model_version_id"]: (int(row["filed"]), int(row["decided"]), int(row["changed"]))
+        for row in rows
+    }
+
+
+def _audits(ids: list[int]) -> dict[int, tuple[int, int]]:
+    """model_version_id -> (sampled items labelled, labelled correct by their first label)."""
+    rows = (
+        AuditCount.objects.filter(model_version_id__in=ids)
+        .values("model_version_id")
+        .annotate(reviewed=Sum("reviewed"), correct=Sum("correct"))
+    )
+    return {row["model_version_id"]: (int(row["reviewed"]), int(row["correct"])) for row in rows}
 
 
 def model_version_counts(
@@ -96,34 +113,17 @@ def model_version_counts(
 ) -> tuple[list[ModelVersionCounts], bool]:
     """One page of model versions with their counts, and whether another page follows.
 
-    Three grouped queries, each restricted to the page's model versions:
-
-    - decisions: COUNT(*) over `decision` by model_version_id, which PostgreSQL answers with an
-      index-only scan of `decision_model_action` (model_version_id, action), the changing
-      actions filtered inside the index;
-    - appeals: `appeal` joined to `decision` by primary key, counted by model_version_id and
-      status in one pass (appeals are a small fraction of decisions);
-    - audit samples: labelled sampled items by model_version_id (appeals.quality.audit_counts;
-      samples are a small fraction too).
-
-    The first two read every row of the model versions they count, so their cost grows with the
-    decisions: at ten million decisions the index-only scan reads ten million index tuples
-    (around a second), far over the 50 ms DESIGN.md sets for public statistics. What replaces
-    them is issue 10's roll-up: a per (model version, day) table of these counts kept by the
-    services that record decisions and outcomes (or summed by a periodic task, with only the
-    rows since its last run counted live), read here with one small indexed query.
+    Four queries: the page of versions, then one grouped SUM over each roll-up (decisions,
+    appeal events, audit labels) restricted to the page's versions by their indexes.
     """
     page = list(model_versions(model=model, platform=platform)[offset : offset + limit + 1])
     more = len(page) > limit
     page = page[:limit]
     ids = [row["id"] for row in page]
 
-    decisions: dict[int, int] = dict(decision_counts(ids))
-    appeals: dict[int, tuple[int, int, int]] = {
-        row["decision__model_version_id"]: (row["appeals"], row["decided"], row["changed"])
-        for row in appeal_counts(ids)
-    }
-    audits = quality.audit_counts(ids)
+    decisions = _decisions(ids)
+    appeals = _appeals(ids)
+    audits = _audits(ids)
     rows = []
     for row in page:
         filed, decided, changed = appeals.get(row["id"], (0, 0, 0))
