@@ -259,6 +259,10 @@ class Report:
         start = time.monotonic()
         try:
             yield
+        except KeyboardInterrupt as exc:
+            self.failed.append(name)
+            print(f"FAIL  {name}: interrupted ({exc})", flush=True)
+            raise
         except Exception as exc:
             self.failed.append(name)
             print(f"FAIL  {name} ({time.monotonic() - start:.1f}s): {exc}", flush=True)
@@ -739,11 +743,16 @@ def run_stack(args: argparse.Namespace) -> int:
             ]
             if leaked:
                 raise StepFailed(f"in the log: {', '.join(leaked)}")
+    except KeyboardInterrupt:
+        report.failed.append("interrupted")
     except StepFailed:
         for service in services:
-            if service.log is not None:
-                print(service.tail(), flush=True)
+            if service.log is not None and (tail := service.tail()):
+                print(tail, flush=True)
     finally:
+        # Teardown is bounded (STOP_SECONDS a process); a second signal must not cut it short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         teardown(report, services, run, database, admin_dsn, broker)
         receiver.close()
         fake_eu.__exit__()

@@ -1,0 +1,176 @@
+"""The pure parts of .ci/stack.py, CI's production-stack check (the stack itself runs only in
+CI: it starts gunicorn, Celery and a database of its own)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ledger import note
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ci_stack", ROOT / ".ci" / "stack.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+stack = _load()
+
+
+def env_for(tmp_path: Path, **overrides: object) -> dict[str, str]:
+    arguments: dict[str, object] = {
+        "run": "test1",
+        "database_url": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "broker_url": "redis://127.0.0.1:6379/9",
+        "cache_url": "redis://127.0.0.1:6379/9",
+        "var_dir": tmp_path,
+        "bind": "127.0.0.1:8123",
+        "seal_every": 5,
+        "forward_every": 10,
+    }
+    arguments.update(overrides)
+    return stack.production_env(**arguments)
+
+
+def test_the_production_environment_has_debug_off_and_secrets_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEBUG", "1")
+    monkeypatch.setenv("LEDGER_EU_API_URL", "https://somewhere.example")
+    monkeypatch.setenv("DATABASE_POOL_MAX", "0")
+    first, second = env_for(tmp_path), env_for(tmp_path)
+
+    assert first["DEBUG"] == "0"
+    # The caller's own configuration does not leak into the stack's.
+    assert "LEDGER_EU_API_URL" not in first and "DATABASE_POOL_MAX" not in first
+    for name in ("SECRET_KEY", "LEDGER_PSEUDONYM_SECRET", "LEDGER_METRICS_TOKEN"):
+        assert len(first[name]) >= 32 and first[name] != second[name]
+    assert first["SECRET_KEY"] != first["LEDGER_PSEUDONYM_SECRET"]
+    signer = note.Signer.from_skey(first["LEDGER_LOG_SIGNING_KEY"])
+    assert signer.name == first["LEDGER_LOG_ORIGIN"] == stack.ORIGIN
+    assert first["LEDGER_LOG_SIGNING_KEY"] != second["LEDGER_LOG_SIGNING_KEY"]
+    assert first[stack.MARKER] == "test1"
+
+
+def test_only_the_redis_run_puts_the_cache_on_redis(tmp_path: Path) -> None:
+    assert env_for(tmp_path)["REDIS_URL"] == "redis://127.0.0.1:6379/9"
+    rabbit = env_for(tmp_path, broker_url="amqp://guest:guest@127.0.0.1:5672/v", cache_url=None)
+    assert "REDIS_URL" not in rabbit and "CACHE_KEY_PREFIX" not in rabbit
+    assert rabbit["CELERY_BROKER_URL"] == "amqp://guest:guest@127.0.0.1:5672/v"
+
+
+def test_django_accepts_the_production_environment_with_no_deploy_warning(tmp_path: Path) -> None:
+    env = env_for(tmp_path, cache_url=None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_with_path_replaces_the_database_number_or_the_virtual_host() -> None:
+    assert stack.with_path("redis://127.0.0.1:6379", "/7") == "redis://127.0.0.1:6379/7"
+    assert stack.with_path("redis://:pw@host:6379/0", "/3") == "redis://:pw@host:6379/3"
+    assert (
+        stack.with_path("amqp://guest:guest@127.0.0.1:5672", "/ledger-stack-1")
+        == "amqp://guest:guest@127.0.0.1:5672/ledger-stack-1"
+    )
+
+
+def test_notice_token_is_the_last_path_segment_of_a_notice_url() -> None:
+    assert stack.notice_token("https://ledger.example/notice/AbC-123_x") == "AbC-123_x"
+    assert stack.notice_token("http://127.0.0.1:8000/notice/tok?x=1") == "tok"
+    for bad in (
+        "https://ledger.example/notice/",
+        "https://ledger.example/decisions/abc",
+        "https://ledger.example/notice/tok/receipt.tlog-proof",
+    ):
+        with pytest.raises(ValueError, match="not a notice URL"):
+            stack.notice_token(bad)
+
+
+def test_the_batch_and_the_statement_are_unique_to_the_run() -> None:
+    batch = [stack.decision(n, "r1") for n in range(3)]
+    assert len({d["puid"] for d in batch}) == 3
+    assert {d["puid"] for d in batch}.isdisjoint(stack.decision(n, "r2")["puid"] for n in range(3))
+    assert stack.eu_statement("r1")["puid"] != stack.eu_statement("r2")["puid"]
+    assert all(d["model"] == stack.MODEL["model"] for d in batch)
+
+
+def test_pids_marked_finds_the_processes_carrying_the_run_marker(tmp_path: Path) -> None:
+    def process(pid: int, *variables: str) -> None:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "environ").write_bytes(b"\0".join(v.encode() for v in variables))
+
+    process(10, "PATH=/bin", f"{stack.MARKER}=run7")
+    process(11, f"{stack.MARKER}=run77")  # another run's, whose name starts alike
+    process(12, "PATH=/bin")
+    process(13, f"{stack.MARKER}=run7", "HOME=/root")
+    (tmp_path / "14").mkdir()  # gone, or not ours to read: no environ
+    (tmp_path / "self").mkdir()
+
+    assert stack.pids_marked("run7", proc=tmp_path) == [10, 13]
+
+
+def test_pids_marked_sees_a_real_child_that_left_its_process_group() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        env={**os.environ, stack.MARKER: f"pytest{os.getpid()}"},
+        start_new_session=True,
+    )
+    try:
+        assert child.pid in stack.pids_marked(f"pytest{os.getpid()}")
+        assert stack.group_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert stack.pids_marked(f"pytest{os.getpid()}") == []
+    assert not stack.group_alive(child.pid)
+
+
+def test_wait_for_returns_the_first_value_and_names_what_never_came() -> None:
+    values = iter([None, None, 3])
+    assert stack.wait_for("three", lambda: next(values), timeout=5, every=0.01) == 3
+
+    def broken() -> None:
+        raise ConnectionRefusedError("refused")
+
+    started = time.monotonic()
+    with pytest.raises(stack.StepFailed, match=r"no server within 0s \(last error: refused\)"):
+        stack.wait_for("server", broken, timeout=0.2, every=0.05)
+    assert time.monotonic() - started < 2
+
+
+def test_a_failed_step_is_reported_and_stops_the_run_only_when_fatal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = stack.Report("redis")
+    with report.step("fine"):
+        pass
+    with report.step("cleanup", fatal=False):
+        raise RuntimeError("left over")
+    with pytest.raises(stack.StepFailed), report.step("vital"):
+        raise RuntimeError("broken")
+
+    assert report.failed == ["cleanup", "vital"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("PASS  fine")
+    assert lines[1].startswith("FAIL  cleanup") and lines[1].endswith("left over")
+    assert lines[2].startswith("FAIL  vital") and lines[2].endswith("broken")
