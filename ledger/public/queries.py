@@ -21,12 +21,14 @@ import base64
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.http import QueryDict
 
@@ -440,6 +442,11 @@ def _sum_by(rows: Iterable[dict[str, Any]], key: str) -> dict[Any, int]:
     return sums
 
 
+def blank(name: str) -> Table:
+    """The table's shape with no rows (KeyError if there is no such table)."""
+    return _table(name, [])
+
+
 def _table(name: str, rows: list[list[Any]], title: str | None = None) -> Table:
     default, columns = _SHAPES[name]
     return Table(
@@ -675,6 +682,26 @@ def _min_cell(min_cell: int | None) -> int:
     return settings.LEDGER_MIN_CELL if min_cell is None else min_cell
 
 
+@contextmanager
+def snapshot() -> Iterator[int]:
+    """One view of the roll-ups for every query inside, and the log size they count up to.
+
+    A catch-up may commit between two queries of a summary; under PostgreSQL's default READ
+    COMMITTED the later queries would count entries the earlier ones and `counted_upto` did
+    not. REPEATABLE READ gives all of them the snapshot of the first (a hot standby allows it
+    too); SQLite's transactions are serializable already. Inside a transaction that has begun
+    (a test's), the isolation level can no longer be set, and that transaction is the view.
+    """
+    alias = router.db_for_read(DecisionCount)
+    connection = connections[alias]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=alias):
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield rollups.counted_upto()
+
+
 def table(name: str, filters: Filters, *, min_cell: int | None = None) -> Table:
     """One table (KeyError if there is no such table)."""
     return _BUILDERS[name](_Counts(filters), _min_cell(min_cell))
@@ -742,12 +769,12 @@ def summary(filters: Filters, *, min_cell: int | None = None) -> Summary:
     """Totals and every table under `filters`, each grouped sum queried once."""
     threshold = _min_cell(min_cell)
     counts = _Counts(filters)
-    upto = rollups.counted_upto()
-    return Summary(
-        filters=filters,
-        counted_upto=upto,
-        checkpoint=checkpoint_of(upto),
-        min_cell=threshold,
-        totals=_totals(counts, threshold),
-        tables={name: build(counts, threshold) for name, build in _BUILDERS.items()},
-    )
+    with snapshot() as upto:
+        return Summary(
+            filters=filters,
+            counted_upto=upto,
+            checkpoint=checkpoint_of(upto),
+            min_cell=threshold,
+            totals=_totals(counts, threshold),
+            tables={name: build(counts, threshold) for name, build in _BUILDERS.items()},
+        )

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from ledger.public import csvs, summary_api
+
 urlpatterns: list[URLPattern] = [
     # -- statistics pages (/stats/) and the home page --
     # -- statistics as JSON and CSV (/api/v1/stats/summary, /stats/<table>.csv) --
+    path("api/v1/stats/summary", summary_api.SummaryApi.as_view(), name="stats-summary"),
+    path("stats/<slug:name>.csv", csvs.table_csv, name="stats-csv"),
     # -- the DSA transparency report (/api/v1/reports/dsa, /reports/dsa/) --
     # -- daily dumps (/data/) --
 ]
