@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A streaming read replica shown working (README, "Scale"): a throwaway PostgreSQL primary and a
 # hot standby streaming from it, the ledger's web server on both (DATABASE_URL, then
-# DATABASE_REPLICA_URL), decisions recorded through the API, and the public statistics answered
-# by the standby while the intake and the notice page stay on the primary. Each server logs
-# every statement with the connection's application_name, which shows where each query ran.
+# DATABASE_REPLICA_URL) and a Celery worker with beat on the primary; decisions recorded through
+# the API, sealed and counted into the roll-ups by the worker, and the public statistics
+# answered by the standby while the intake and the notice page stay on the primary. Each server
+# logs every statement with the connection's application_name, which shows where each ran.
 #
 # Both clusters are new ones in a temporary directory (ports 5434 and 5435 by default), so the
 # machine's own PostgreSQL is neither used nor reconfigured. Whatever happens, everything the
@@ -36,6 +37,7 @@ done
 
 WORK=$(mktemp -d /tmp/ledger-replica-demo.XXXXXX)
 WEB_PID=""
+WORKER_PID=""
 if [ "$(id -u)" = 0 ]; then
     chown postgres: "$WORK"
     AS=(runuser -u postgres --)
@@ -47,10 +49,10 @@ cleanup() {
     local status=$?
     set +e
     say "Cleaning up"
-    if [ -n "$WEB_PID" ]; then
-        kill "$WEB_PID" 2>/dev/null
-        wait "$WEB_PID" 2>/dev/null
-    fi
+    for pid in $WEB_PID $WORKER_PID; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     # The standby first: a primary stopping in fast mode waits for its WAL senders.
     for cluster in replica primary; do
         if [ -f "$WORK/$cluster/postmaster.pid" ]; then
@@ -65,11 +67,13 @@ cleanup() {
             left=1
         fi
     done
-    if [ -n "$WEB_PID" ] && kill -0 "$WEB_PID" 2>/dev/null; then
-        echo "web server $WEB_PID still running" >&2
-        left=1
-    fi
-    [ "$left" = 0 ] && echo "stopped both clusters and the web server; removed $WORK"
+    for pid in $WEB_PID $WORKER_PID; do
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "process $pid still running" >&2
+            left=1
+        fi
+    done
+    [ "$left" = 0 ] && echo "stopped both clusters, the web server and the worker; removed $WORK"
     exit $((status > 0 ? status : left))
 }
 trap cleanup EXIT
@@ -109,8 +113,10 @@ psql_at "$REPLICA_PORT" "CREATE TABLE nope (id int)" ledger 2>&1 | sed 's/^/  /'
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT/ledger?application_name=ledger-primary"
 export DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/ledger?application_name=ledger-replica"
+# The development broker (files under LEDGER_VAR_DIR) serves the web server and the worker.
 export LEDGER_VAR_DIR="$WORK/var"
-export CELERY_BROKER_URL="memory://"
+# Beat seals a checkpoint and counts the roll-ups up to it every second.
+export LEDGER_SEAL_EVERY_SECONDS=1 LEDGER_ROLLUP_EVERY_SECONDS=1
 cd "$ROOT"
 
 say "The ledger: migrate (the primary only; the standby follows), a platform and its key"
@@ -128,6 +134,14 @@ for _ in $(seq 100); do
 done
 curl -fs -o /dev/null "$WEB/health/" || { tail -20 "$WORK/error.log" >&2; exit 1; }
 echo "up (pid $WEB_PID)"
+
+say "A Celery worker with beat: seals checkpoints and counts the roll-ups, on the primary"
+# Its own application_name, so that its statements are not counted as the web server's below.
+DATABASE_URL="${DATABASE_URL/ledger-primary/ledger-worker}" "$ROOT/.venv/bin/celery" \
+    -A ledger.celery worker --beat --concurrency 1 --loglevel warning \
+    --logfile "$WORK/worker.log" >"$WORK/worker.out" 2>&1 &
+WORKER_PID=$!
+echo "started (pid $WORKER_PID)"
 
 api() { # method, path, body
     curl -s -X "$1" "$WEB$2" -H "Authorization: Bearer $KEY" \
@@ -176,7 +190,16 @@ done
 echo "<- their log indices"
 ran_since $before
 
-say "The standby catches up"
+say "Beat seals a checkpoint and the worker counts it; the standby replays it"
+counted=""
+for _ in $(seq 150); do
+    counted=$(psql_at "$REPLICA_PORT" "SELECT upto FROM public_rollupmark" ledger 2>/dev/null || true)
+    [ "${counted:-0}" -ge 13 ] && break
+    sleep 0.2
+done
+echo "log entries counted by the roll-ups, as read on the standby: ${counted:-none}"
+echo "the worker's statements: $(grep -c '^ledger-worker: LOG' "$WORK/primary.log" || true) on the" \
+    "primary, $(grep -c '^ledger-worker: LOG' "$WORK/replica.log" || true) on the standby"
 for _ in $(seq 50); do
     lag=$(psql_at "$PRIMARY_PORT" \
         "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication")

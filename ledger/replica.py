@@ -37,7 +37,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 REPLICA = "replica"
 
@@ -80,10 +81,10 @@ def _marked(chunks: Iterable[bytes]) -> Iterator[bytes]:
 class PublicReadMiddleware:
     """Marks a public read (`is_public_read`) for `ReplicaRouter` while it is answered."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not is_public_read(request):
             return self.get_response(request)
         token = _public_read.set(True)
@@ -92,19 +93,21 @@ class PublicReadMiddleware:
         finally:
             _public_read.reset(token)
         if isinstance(response, StreamingHttpResponse) and not response.is_async:
-            response.streaming_content = _marked(response.streaming_content)
+            chunks = response.streaming_content
+            if isinstance(chunks, Iterator):
+                response.streaming_content = _marked(chunks)
         return response
 
 
 class ReplicaRouter:
     """Reads inside a marked public read go to the replica; everything else to the primary."""
 
-    def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
         if _public_read.get() and REPLICA in connections.settings:
             return REPLICA
         return DEFAULT_DB_ALIAS
 
-    def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
+    def db_for_write(self, model: type[Model], **hints: Any) -> str:
         # Explicitly the primary: an object read from the replica would otherwise be saved
         # back to where it came from, a read-only standby.
         return DEFAULT_DB_ALIAS
@@ -115,6 +118,6 @@ class ReplicaRouter:
             return True
         return None
 
-    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
         """Only the primary is migrated; the replica follows it through the WAL."""
         return db == DEFAULT_DB_ALIAS

@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from ledger import log, replica
+from ledger.public import rollups
 from ledger.replica import REPLICA, PublicReadMiddleware, ReplicaRouter, is_public_read
 from moderation import services
 from moderation.models import Decision, ModelVersion, Platform
@@ -87,13 +89,14 @@ class TestWithAReplica:
         self, client: Any, platform: Platform, model_v1: ModelVersion
     ) -> None:
         record(platform, 12)
+        rollups.refresh()  # what beat does within seconds: seal, count up to the checkpoint
 
         response, primary, standby = get(client, STATS)
 
         assert response.status_code == 200
         # The replica's connection saw the primary's committed rows.
         assert response.json()["results"][0]["decisions"] == 12
-        assert any("moderation_decision" in query for query in standby)
+        assert len(standby) >= 2
         assert primary == []
 
     @BOTH
@@ -166,20 +169,22 @@ class TestWithAReplica:
         inside the mark, and the mark ends with the request."""
         router = ReplicaRouter()
 
-        def export(request: HttpRequest) -> HttpResponse:
+        def export(request: HttpRequest) -> HttpResponseBase:
             return StreamingHttpResponse(router.db_for_read(Decision).encode() for _ in range(3))
 
         response = PublicReadMiddleware(export)(RequestFactory().get("/data/decisions.csv"))
 
         assert isinstance(response, StreamingHttpResponse)
-        assert b"".join(response.streaming_content) == b"replica" * 3  # type: ignore[arg-type]
+        chunks = response.streaming_content
+        assert isinstance(chunks, Iterator)
+        assert b"".join(chunks) == b"replica" * 3
         assert router.db_for_read(Decision) == DEFAULT_DB_ALIAS
 
     def test_inside_a_public_read_writes_still_go_to_the_primary(self) -> None:
         router = ReplicaRouter()
-        seen: dict[str, str | None] = {}
+        seen: dict[str, str] = {}
 
-        def view(request: HttpRequest) -> HttpResponse:
+        def view(request: HttpRequest) -> HttpResponseBase:
             seen["read"] = router.db_for_read(Decision)
             seen["write"] = router.db_for_write(Decision)
             return HttpResponse()
@@ -247,6 +252,7 @@ def test_without_a_replica_the_statistics_are_read_on_the_primary(
     """No DATABASE_REPLICA_URL: no alias; even with the router installed by mistake, every
     read stays on the primary."""
     record(platform, 12)
+    rollups.refresh()
     assert REPLICA not in connections.settings
     settings.DATABASE_ROUTERS = ROUTERS
 
@@ -255,7 +261,7 @@ def test_without_a_replica_the_statistics_are_read_on_the_primary(
 
     assert response.status_code == 200
     assert response.json()["results"][0]["decisions"] == 12
-    assert any("moderation_decision" in query for query in sql(primary))
+    assert len(sql(primary)) >= 2
     assert replica._public_read.get() is False
 
 
