@@ -20,10 +20,13 @@ from django.utils import timezone
 
 from appeals import tasks as appeal_tasks
 from appeals.models import Appeal, ItemState, Outcome, Review, ReviewItem
-from appeals.services import claim_next_review, file_appeal
+from appeals.services import claim_next_review, file_appeal, resolve_appeal
 from ledger import log
 from ledger import tasks as ledger_tasks
 from ledger.models import Checkpoint, EntryType, LogEntry
+from ledger.public import rollups
+from ledger.public import tasks as public_tasks
+from ledger.public.models import DecisionCount
 from moderation import forwarding, services, webhooks
 from moderation import tasks as moderation_tasks
 from moderation.models import AuditEvent, Decision, DsaSubmission, Platform, WebhookMessage
@@ -38,6 +41,7 @@ COVERED = {
     "moderation.tasks.forward_dsa_statements": "test_two_beats_forward_each_statement_once",
     "moderation.tasks.deliver_webhooks": "test_two_beats_deliver_each_webhook_once",
     "appeals.tasks.watch_review_queues": "test_two_beats_expire_escalate_and_breach_once",
+    "ledger.public.tasks.catch_up_rollups": "test_two_beats_count_each_entry_in_the_rollups_once",
 }
 
 
@@ -227,3 +231,49 @@ def test_two_beats_expire_escalate_and_breach_once(
         "review.escalated": 11,
         "review.deadline_breached": 6,
     }
+
+
+def rollup_rows() -> dict[str, list[str]]:
+    """Every roll-up table's rows, ids left out, in a stable order."""
+    return {
+        model.__name__: sorted(
+            repr(sorted((k, v) for k, v in row.items() if k != "id"))
+            for row in model._default_manager.values()
+        )
+        for model in rollups.ROLLUP_MODELS
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_count_each_entry_in_the_rollups_once(
+    flushable_append_only_tables: None, platform: Platform, model_v1: Any
+) -> None:
+    reviewer = make_reviewer(platform, "rita")
+    # The first round also races to create the roll-ups' mark row.
+    for batch in (25, 10):
+        puids = record(platform, batch)
+        file_appeal(
+            decision=Decision.objects.get(platform=platform, puid=puids[0]),
+            appellant="subject",
+            statement="The post quotes a chess book.",
+        )
+        item = claim_next_review(reviewer=reviewer)
+        assert item is not None
+        resolve_appeal(
+            reviewer=reviewer,
+            item=item,
+            version=item.version,
+            outcome="upheld",
+            reason="The post insults a person; chess has nothing to do with it.",
+        )
+        log.seal_checkpoint()
+        new = log.size() - rollups.counted_upto()
+
+        outcomes = twice(public_tasks.catch_up_rollups)
+
+        assert set(outcomes) == {new, 0}
+    counted = rollup_rows()
+    assert sum(DecisionCount.objects.values_list("decisions", flat=True)) == 35
+    assert rollups.rebuild() == log.size()
+    assert rollup_rows() == counted  # counting the whole log once gives the same tables
