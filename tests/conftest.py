@@ -25,13 +25,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(skip)
 
 
-_TEST_LOG_KEY = generate_skey("localhost/moderation-ledger")[0]
+TEST_LOG_KEY = generate_skey("localhost/moderation-ledger")[0]
 
 
 @pytest.fixture(autouse=True)
 def log_signing_key(settings: Any) -> None:
     """Tests run with DEBUG off, where the log key must come from settings, as in production."""
-    settings.LEDGER_LOG_SIGNING_KEY = _TEST_LOG_KEY
+    settings.LEDGER_LOG_SIGNING_KEY = TEST_LOG_KEY
 
 
 @pytest.fixture(autouse=True)

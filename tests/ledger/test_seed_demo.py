@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Q
+from django.test import override_settings
 from django.utils import timezone
 
 from appeals import audit, quality
@@ -21,6 +22,7 @@ from ledger.audit import audit_log
 from moderation import demo, services
 from moderation.models import ApiKey, Decision, Platform
 from moderation.vocabulary import AutomatedDecision, DecisionType, Ground, Source, Visibility
+from tests.conftest import TEST_LOG_KEY
 
 DAYS = 90
 
@@ -43,7 +45,12 @@ def seed(decisions: int = 2000) -> Run:
 @pytest.fixture(scope="module")
 def seeded(django_db_setup: None, django_db_blocker: Any) -> Iterator[Run]:
     """One seeding for the whole module, rolled back after its last test."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    # Seeding seals a checkpoint; the autouse key fixture is per test, so this sets its key.
+    with (
+        override_settings(LEDGER_LOG_SIGNING_KEY=TEST_LOG_KEY),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         yield seed()
         transaction.set_rollback(True)
 

@@ -10,15 +10,22 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.test import override_settings
 
 from appeals.models import Appeal
 from moderation.models import Decision
 from moderation.vocabulary import DecisionType
+from tests.conftest import TEST_LOG_KEY
 
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    with django_db_blocker.unblock(), transaction.atomic():
+    # Seeding seals a checkpoint; the autouse key fixture is per test, so this sets its key.
+    with (
+        override_settings(LEDGER_LOG_SIGNING_KEY=TEST_LOG_KEY),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         call_command(
             "seed_demo", decisions=3000, days=90, seed=1, stdout=StringIO(), stderr=StringIO()
         )

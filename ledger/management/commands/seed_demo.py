@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from appeals import demo as appeals_demo
 from ledger.management.commands.demo_key import store_demo_key
+from ledger.public import rollups
 from moderation import demo
 from moderation.models import Decision, Platform
 from moderation.services import RegistrationConflict
@@ -77,6 +78,8 @@ class Command(BaseCommand):
             audits = appeals_demo.seed_audits(
                 platform=seeded.platform, end=end, seed=options["seed"]
             )
+        # Signed and counted at once, so that /stats/ shows the demo before beat's first run.
+        rollups.refresh()
         elapsed = time.perf_counter() - started
 
         by_action = dict(
@@ -103,7 +106,8 @@ class Command(BaseCommand):
             f"Audits: plan #{plan.log_entry_id}, {audits.sampled:,} decisions sampled "
             f"({audits.double_labelled:,} for two labels), {audits.known_answers:,} known "
             f"answers planted, {audits.labels:,} labels given; {audits.disputes:,} out-of-court "
-            "disputes. The numbers: /admin/appeals/reviewitem/quality/ and /api/v1/stats/models"
+            "disputes. The numbers: /stats/, /admin/appeals/reviewitem/quality/ and "
+            "/api/v1/stats/models"
         )
         self.stderr.write(
             f"Issued API key {seeded.api_key_prefix} for {seeded.platform.slug}. "
