@@ -47,7 +47,7 @@ from ledger.public.models import (
 )
 from moderation.models import ModelVersion, Platform
 from moderation.schemas import SLUG_PATTERN
-from moderation.vocabulary import Action, AutomatedDecision, Category, Source
+from moderation.vocabulary import Action, AutomatedDecision, Category, Source, Visibility
 
 Cell = int | str
 
@@ -95,7 +95,7 @@ class Filters:
         }
         return {name: value for name, value in values.items() if value is not None}
 
-    def set(self) -> set[str]:
+    def names(self) -> set[str]:
         """The parameter names of the filters set."""
         return set(self.query())
 
@@ -297,6 +297,7 @@ _ORDER: dict[str, list[str]] = {
     "category": list(Category.values),
     "source": list(Source.values),
     "automated_decision": list(AutomatedDecision.values),
+    "visibility": list(Visibility.values),
     "event": list(DisputeEvent.values),
 }
 
@@ -342,7 +343,7 @@ def _precision(reviewed: int, correct: int, min_cell: int) -> dict[str, Any]:
 
 def _not_applied(title: str, filters: Filters, applied: frozenset[str], what: str = "") -> str:
     """The title, naming the filters set that these counts cannot be split by."""
-    missing = [name for name in FILTER_PARAMS if name in filters.set() - applied]
+    missing = [name for name in FILTER_PARAMS if name in filters.names() - applied]
     if not missing:
         return title
     what = f"{what} " if what else ""
@@ -432,7 +433,7 @@ class _Counts:
         return {r["event"]: r["n"] for r in rows}
 
     def applies(self, applied: frozenset[str]) -> bool:
-        return self.filters.set() <= applied
+        return self.filters.names() <= applied
 
 
 def _sum_by(rows: Iterable[dict[str, Any]], key: str) -> dict[Any, int]:
@@ -504,7 +505,8 @@ def _visibility_by_kind(c: _Counts, min_cell: int) -> Table:
 
 
 def _visibility_by_day(c: _Counts, min_cell: int) -> Table:
-    rows = sorted(c.visibility_by_day, key=lambda r: (r["day"], r["value"]))
+    rank = _rank("visibility")
+    rows = sorted(c.visibility_by_day, key=lambda r: (r["day"], rank(r["value"])))
     return _table(
         "visibility_by_day",
         [[r["day"], r["value"], stats.suppressed(r["n"], min_cell)] for r in rows],
