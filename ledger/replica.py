@@ -10,9 +10,10 @@ so they always use the primary.
 
 A replica lags the primary by the time it takes to replay the WAL (milliseconds on a quiet
 local network, seconds under load or after a long query on the standby). The public statistics
-and reports are aggregates that already say they may be seconds old (they are cached for five
-seconds, ledger.public.api), so answering them from a replica changes nothing a reader can
-notice.
+and reports already lag by more: they count the log up to its latest signed checkpoint (the
+roll-ups, ledger.public.rollups) and are cached for five seconds, so answering them from a
+replica changes nothing a reader can notice. Raw SQL runs on the connection it names: a public
+view's raw query follows the routing only through `connections[router.db_for_read(Model)]`.
 
 The log stays on the primary, though it is public and read-only too:
 
