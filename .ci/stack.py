@@ -58,7 +58,7 @@ from ledger import merkle, note  # noqa: E402 (stdlib and cryptography only, no 
 from tests.fake_eu import FakeEu  # noqa: E402
 
 BIN = Path(sys.executable).parent
-ORIGIN = "stack.ledger.test/log"
+ENV_EXAMPLE = ROOT / "deploy" / "production.env.example"
 PLATFORM = "stack-platform"
 BATCH = 5
 MODEL = {"model": "hate-speech", "model_version": "v1"}
@@ -78,8 +78,39 @@ class StepFailed(Exception):
 # --- pure helpers (tests/ledger/test_stack_script.py) -------------------------------------
 
 
+def read_env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines, as systemd's EnvironmentFile= reads deploy/production.env.example
+    (blank lines and comments skipped; no quoting is used there)."""
+    env = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"line {number} is not KEY=VALUE: {line!r}")
+        env[name] = value
+    return env
+
+
+# The caller's own configuration of these never leaks into the stack's (a developer's DEBUG=1).
+CONFIG_PREFIXES = (
+    "LEDGER_", "DJANGO_", "CELERY_", "GUNICORN_", "DATABASE_", "SECURE_", "SESSION_", "CSRF_",
+    "CACHE_", "PROMETHEUS_", "TRUST_", "REDIS_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS",
+    "WEB_CONCURRENCY", "LOG_LEVEL",
+)  # fmt: skip
+# What the example leaves for the operator to make, made here for each run.
+SECRETS = (
+    "SECRET_KEY",
+    "LEDGER_PSEUDONYM_SECRET",
+    "LEDGER_LOG_SIGNING_KEY",
+    "LEDGER_METRICS_TOKEN",
+)
+
+
 def production_env(
     *,
+    documented: dict[str, str],
     run: str,
     database_url: str,
     broker_url: str,
@@ -89,31 +120,25 @@ def production_env(
     seal_every: int,
     forward_every: int,
 ) -> dict[str, str]:
-    """The environment the README's production section documents, with secrets made for the
-    run. Only the local fakes' private addresses are allowed beyond it."""
-    skey, _ = note.generate_skey(ORIGIN)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        # Nothing of the caller's configuration leaks in (a developer's DEBUG=1, say).
-        if not key.startswith(("LEDGER_", "DJANGO_", "CELERY_", "GUNICORN_", "DATABASE_"))
-        and key
-        not in {"DEBUG", "SECRET_KEY", "REDIS_URL", "CACHE_URL", "ALLOWED_HOSTS", "WEB_CONCURRENCY"}
-    }
+    """The documented production environment (deploy/production.env.example) with secrets made
+    for the run and this machine's services; beyond it, only the intervals the checks time and
+    leave for the local fakes' private addresses."""
+    empty = sorted(name for name, value in documented.items() if not value and name not in SECRETS)
+    if empty:
+        raise ValueError(f"the example leaves {', '.join(empty)} empty, and the stack cannot")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(CONFIG_PREFIXES)}
+    env.update(documented)
     env.update(
         {
             MARKER: run,
             "DJANGO_SETTINGS_MODULE": "ledger.settings",
-            "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "LEDGER_PSEUDONYM_SECRET": secrets.token_urlsafe(48),
-            "LEDGER_LOG_SIGNING_KEY": skey,
-            "LEDGER_LOG_ORIGIN": ORIGIN,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LEDGER_LOG_SIGNING_KEY": note.generate_skey(documented["LEDGER_LOG_ORIGIN"])[0],
+            "LEDGER_METRICS_TOKEN": secrets.token_urlsafe(24),
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "LEDGER_VAR_DIR": str(var_dir),
-            "LEDGER_METRICS_TOKEN": secrets.token_urlsafe(24),
             "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "prometheus"),
             "GUNICORN_BIND": bind,
             "WEB_CONCURRENCY": "2",
@@ -123,12 +148,10 @@ def production_env(
             # The fake EU and the webhook receiver listen on 127.0.0.1, over plain http.
             "LEDGER_EU_ALLOW_PRIVATE_ENDPOINTS": "1",
             "LEDGER_WEBHOOK_ALLOW_PRIVATE_ENDPOINTS": "1",
-            # As the README's production environment: without them check --deploy warns.
-            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
-            "SECURE_HSTS_PRELOAD": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.pop("REDIS_URL", None)
     if cache_url:
         env["REDIS_URL"] = cache_url
         env["CACHE_KEY_PREFIX"] = f"stack-{run}"
@@ -296,36 +319,43 @@ class Answer:
         return json.loads(self.body)
 
 
-def call(
-    base: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    key: str | None = None,
-    proxied: bool = True,
-    timeout: float = 30.0,
-) -> Answer:
-    """One request to the ledger, by default as through its TLS proxy (X-Forwarded-Proto)."""
-    headers = {"Accept": "application/json, text/plain"}
-    if proxied:
-        headers["X-Forwarded-Proto"] = "https"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if not base.startswith("http://127.0.0.1:"):
-        raise ValueError(f"only the local server is called, not {base!r}")
-    request = urllib.request.Request(  # noqa: S310 (http to the local server, checked above)
-        base + path, data=data, method=method, headers=headers
-    )
-    try:
-        with OPENER.open(request, timeout=timeout) as response:
-            return Answer(response.status, response.read(), dict(response.headers.items()))
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code, exc.read(), dict(exc.headers.items()))
+@dataclass(frozen=True)
+class Client:
+    """Requests to the local gunicorn as its TLS proxy passes them on: the public Host and, by
+    default, X-Forwarded-Proto: https."""
+
+    url: str
+    host: str
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        proxied: bool = True,
+        timeout: float = 30.0,
+    ) -> Answer:
+        headers = {"Accept": "application/json, text/plain", "Host": self.host}
+        if proxied:
+            headers["X-Forwarded-Proto"] = "https"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        if not self.url.startswith("http://127.0.0.1:"):
+            raise ValueError(f"only the local server is called, not {self.url!r}")
+        request = urllib.request.Request(  # noqa: S310 (http to the local server, checked above)
+            self.url + path, data=data, method=method, headers=headers
+        )
+        try:
+            with OPENER.open(request, timeout=timeout) as response:
+                return Answer(response.status, response.read(), dict(response.headers.items()))
+        except urllib.error.HTTPError as exc:
+            return Answer(exc.code, exc.read(), dict(exc.headers.items()))
 
 
 def expect(answer: Answer, status: int, what: str) -> Any:
@@ -527,8 +557,13 @@ def run_stack(args: argparse.Namespace) -> int:
                 cache_url = None
                 print(f"      broker: RabbitMQ virtual host {broker.name}; no Redis", flush=True)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        documented = read_env_file(ENV_EXAMPLE.read_text())
+        ledger = Client(
+            f"http://127.0.0.1:{port}",
+            urllib.parse.urlsplit(documented["LEDGER_PUBLIC_BASE_URL"]).netloc,
+        )
         env = production_env(
+            documented=documented,
             run=run,
             database_url=f"{args.postgres}/{database}",
             broker_url=broker.url,
@@ -591,13 +626,13 @@ def run_stack(args: argparse.Namespace) -> int:
                 for service in services:
                     if not service.running():
                         raise StepFailed(f"{service.name} exited at start")
-                answer = call(base, "GET", "/health/?format=json", timeout=5)
+                answer = ledger.call("GET", "/health/?format=json", timeout=5)
                 return True if answer.status == 200 else None
 
             wait_for("healthy server", healthy, timeout=args.start_timeout)
 
         with report.step("HTTPS is enforced: plain http redirects to https"):
-            plain = call(base, "GET", "/api/v1/decisions", proxied=False)
+            plain = ledger.call("GET", "/api/v1/decisions", proxied=False)
             location = plain.headers.get("Location", "")
             if plain.status != 301 or not location.startswith("https://"):
                 raise StepFailed(f"plain http answered {plain.status} (Location {location!r})")
@@ -605,9 +640,8 @@ def run_stack(args: argparse.Namespace) -> int:
         with report.step("the platform registers its model, its EU token, its webhook URL"):
             model: dict[str, Any] = {"name": MODEL["model"], "version": MODEL["model_version"]}
             model |= {"released_at": "2026-01-15", "threshold": 0.8}
-            expect(call(base, "POST", "/api/v1/models", model, key=key), 201, "the model")
-            forwarding = call(
-                base,
+            expect(ledger.call("POST", "/api/v1/models", model, key=key), 201, "the model")
+            forwarding = ledger.call(
                 "PUT",
                 "/api/v1/forwarding/eu",
                 {"api_token": fake_eu.token, "endpoint": fake_eu.endpoint},
@@ -615,7 +649,7 @@ def run_stack(args: argparse.Namespace) -> int:
             )
             expect(forwarding, 200, "PUT /api/v1/forwarding/eu")
             hook = expect(
-                call(base, "PUT", "/api/v1/webhooks", {"url": receiver.url}, key=key),
+                ledger.call("PUT", "/api/v1/webhooks", {"url": receiver.url}, key=key),
                 201,
                 "PUT /api/v1/webhooks",
             )
@@ -623,18 +657,21 @@ def run_stack(args: argparse.Namespace) -> int:
 
         with report.step(f"a batch of {BATCH} decisions recorded (POST /api/v1/decisions/batch)"):
             body = {"decisions": [decision(n, run) for n in range(BATCH)]}
-            answer = call(base, "POST", "/api/v1/decisions/batch", body, key=key)
+            answer = ledger.call("POST", "/api/v1/decisions/batch", body, key=key)
             recorded_at = time.monotonic()
             receipts = expect(answer, 201, "the batch")["decisions"]
             if [r["status"] for r in receipts] != ["created"] * BATCH:
                 raise StepFailed(f"not all created: {receipts}")
+            public = documented["LEDGER_PUBLIC_BASE_URL"] + "/notice/"
+            if not all(r["notice_url"].startswith(public) for r in receipts):
+                raise StepFailed(f"notice URLs not under {public}: {receipts[0]['notice_url']}")
         puids = [r["puid"] for r in receipts]
         last = max(receipts, key=lambda r: r["log_index"])
 
         if cache_url is not None:
             with report.step("the cache is on Redis: the EU API's rate limits counted there"):
                 statement = eu_statement(run)
-                created = call(base, "POST", "/api/v1/statement", statement, key=key)
+                created = ledger.call("POST", "/api/v1/statement", statement, key=key)
                 expect(created, 201, "POST /api/v1/statement")
                 puids.append(statement["puid"])
                 assert isinstance(broker, RedisDatabase)
@@ -652,17 +689,18 @@ def run_stack(args: argparse.Namespace) -> int:
             verifier = note.Signer.from_skey(env["LEDGER_LOG_SIGNING_KEY"]).verifier
 
             def sealed() -> note.Checkpoint | None:
-                answer = call(base, "GET", "/log/checkpoint", timeout=5)
+                answer = ledger.call("GET", "/log/checkpoint", timeout=5)
                 if answer.status != 200:
                     return None
-                checkpoint = note.verify_checkpoint(answer.body, [verifier], ORIGIN)
+                checkpoint = note.verify_checkpoint(
+                    answer.body, [verifier], env["LEDGER_LOG_ORIGIN"]
+                )
                 return checkpoint if checkpoint.size > last["log_index"] else None
 
             checkpoint = wait_for("checkpoint covering the batch", sealed, timeout=limit)
             took = time.monotonic() - recorded_at
             proof = expect(
-                call(
-                    base,
+                ledger.call(
                     "GET",
                     f"/api/v1/log/proof/inclusion?index={last['log_index']}"
                     f"&tree_size={checkpoint.size}",
@@ -681,23 +719,26 @@ def run_stack(args: argparse.Namespace) -> int:
         limit = args.forward_every + SLACK_SECONDS
         with report.step(f"each statement forwarded to the fake EU once, within {limit:.0f}s"):
 
-            def forwarded() -> bool | None:
-                return True if set(puids) <= set(fake_eu.stored) else None
+            def forwarded() -> dict[str, int] | None:
+                if not set(puids) <= set(fake_eu.stored):
+                    return None
+                # The ledger records each answer after it came (a second transaction).
+                status = expect(ledger.call("GET", "/api/v1/forwarding/eu", key=key), 200, "GET")
+                counts: dict[str, int] = status["statements"]
+                return counts if counts.get("submitted") == len(puids) else None
 
-            wait_for("statements at the fake EU", forwarded, timeout=limit)
+            counts = wait_for("statements at the fake EU, counted as sent", forwarded, limit)
             sent = fake_eu.sent_puids()
             twice = sorted({p for p in sent if sent.count(p) > 1})
             if twice:
                 raise StepFailed(f"sent more than once: {twice}")
-            status = expect(call(base, "GET", "/api/v1/forwarding/eu", key=key), 200, "status")
-            if status["statements"].get("submitted") != len(puids):
-                raise StepFailed(f"the ledger's own count: {status['statements']}")
+            if sum(counts.values()) != len(puids):
+                raise StepFailed(f"the ledger's counts: {counts}")
 
         with report.step("an appeal filed from a notice token (POST /api/v1/appeals)"):
             token = notice_token(receipts[0]["notice_url"])
             appeal = expect(
-                call(
-                    base,
+                ledger.call(
                     "POST",
                     "/api/v1/appeals",
                     {"token": token, "statement": "It is a chess lesson."},
@@ -722,10 +763,10 @@ def run_stack(args: argparse.Namespace) -> int:
                 raise StepFailed(f"event {payload['type']!r}")
 
         with report.step("/metrics answers with the token, and counts the log"):
-            refused = call(base, "GET", "/metrics", proxied=False)
+            refused = ledger.call("GET", "/metrics", proxied=False)
             if refused.status != 401:
                 raise StepFailed(f"/metrics without its token: {refused.status}")
-            metrics = call(base, "GET", "/metrics", key=env["LEDGER_METRICS_TOKEN"], proxied=False)
+            metrics = ledger.call("GET", "/metrics", key=env["LEDGER_METRICS_TOKEN"], proxied=False)
             if metrics.status != 200 or b"ledger_log_entries" not in metrics.body:
                 raise StepFailed(f"/metrics with its token: {metrics.status}")
 
@@ -777,7 +818,12 @@ def teardown(
     if services:
         with report.step("SIGTERM: web, worker and beat each stop by themselves", fatal=False):
             # Web first: nothing new is queued while the worker finishes what it holds.
-            problems = [p for s in services if (p := s.stop(STOP_SECONDS))]
+            problems = []
+            for service in services:
+                started = time.monotonic()
+                if problem := service.stop(STOP_SECONDS):
+                    problems.append(problem)
+                print(f"      {service.name}: {time.monotonic() - started:.1f}s", flush=True)
             if problems:
                 raise StepFailed("; ".join(problems))
     with report.step("nothing of the run is left running", fatal=False):

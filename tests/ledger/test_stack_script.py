@@ -32,6 +32,7 @@ stack = _load()
 
 def env_for(tmp_path: Path, **overrides: object) -> dict[str, str]:
     arguments: dict[str, object] = {
+        "documented": stack.read_env_file(stack.ENV_EXAMPLE.read_text()),
         "run": "test1",
         "database_url": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "broker_url": "redis://127.0.0.1:6379/9",
@@ -45,24 +46,54 @@ def env_for(tmp_path: Path, **overrides: object) -> dict[str, str]:
     return stack.production_env(**arguments)
 
 
-def test_the_production_environment_has_debug_off_and_secrets_of_its_own(
+def test_the_production_environment_is_the_documented_one_with_secrets_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEBUG", "1")
     monkeypatch.setenv("LEDGER_EU_API_URL", "https://somewhere.example")
-    monkeypatch.setenv("DATABASE_POOL_MAX", "0")
+    monkeypatch.setenv("SECURE_SSL_REDIRECT", "0")
+    documented = stack.read_env_file(stack.ENV_EXAMPLE.read_text())
     first, second = env_for(tmp_path), env_for(tmp_path)
 
-    assert first["DEBUG"] == "0"
+    assert first["DEBUG"] == documented["DEBUG"] == "0"
     # The caller's own configuration does not leak into the stack's.
-    assert "LEDGER_EU_API_URL" not in first and "DATABASE_POOL_MAX" not in first
+    assert "LEDGER_EU_API_URL" not in first and "SECURE_SSL_REDIRECT" not in first
+    for name in ("ALLOWED_HOSTS", "LEDGER_PUBLIC_BASE_URL", "SECURE_HSTS_PRELOAD"):
+        assert first[name] == documented[name]
     for name in ("SECRET_KEY", "LEDGER_PSEUDONYM_SECRET", "LEDGER_METRICS_TOKEN"):
+        assert not documented[name]
         assert len(first[name]) >= 32 and first[name] != second[name]
     assert first["SECRET_KEY"] != first["LEDGER_PSEUDONYM_SECRET"]
     signer = note.Signer.from_skey(first["LEDGER_LOG_SIGNING_KEY"])
-    assert signer.name == first["LEDGER_LOG_ORIGIN"] == stack.ORIGIN
+    assert signer.name == first["LEDGER_LOG_ORIGIN"] == documented["LEDGER_LOG_ORIGIN"]
     assert first["LEDGER_LOG_SIGNING_KEY"] != second["LEDGER_LOG_SIGNING_KEY"]
     assert first[stack.MARKER] == "test1"
+
+
+def test_a_value_the_example_leaves_empty_must_be_one_the_stack_makes(tmp_path: Path) -> None:
+    documented = stack.read_env_file(stack.ENV_EXAMPLE.read_text()) | {"DATABASE_URL": ""}
+    with pytest.raises(ValueError, match="leaves DATABASE_URL empty"):
+        env_for(tmp_path, documented=documented)
+
+
+def test_every_variable_of_the_example_is_read_by_the_ledger() -> None:
+    code = (
+        "".join(
+            path.read_text()
+            for pattern in ("ledger/**/*.py", "moderation/**/*.py", "appeals/**/*.py")
+            for path in ROOT.glob(pattern)
+        )
+        + (ROOT / "gunicorn.conf.py").read_text()
+    )
+    documented = stack.read_env_file(stack.ENV_EXAMPLE.read_text())
+    assert [name for name in documented if f'"{name}"' not in code] == []
+
+
+def test_read_env_file_takes_key_value_lines_and_refuses_others() -> None:
+    text = "# a comment\n\nDEBUG=0\n  URL=redis://h:1/0?a=b  \nEMPTY=\n"
+    assert stack.read_env_file(text) == {"DEBUG": "0", "URL": "redis://h:1/0?a=b", "EMPTY": ""}
+    with pytest.raises(ValueError, match="line 2"):
+        stack.read_env_file("A=1\nexport B=2\n")
 
 
 def test_only_the_redis_run_puts_the_cache_on_redis(tmp_path: Path) -> None:
