@@ -24,7 +24,8 @@ from appeals.models import MAX_STATEMENT_LENGTH, Appeal, AppealStatus, Appellant
 from appeals.notice import Holder, appeal_answer, holder_of, own_appeal, was_escalated
 from appeals.services import AppealRejected, appeal_window_closes, file_appeal
 from ledger import log
-from moderation.models import Decision
+from ledger.public import LICENCE, LICENCE_URL
+from moderation.models import Decision, Platform
 from moderation.selectors import decision_chain
 from moderation.vocabulary import (
     CHANGING_TYPES,
@@ -46,7 +47,24 @@ from moderation.vocabulary import (
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "ledger/home.html")
+    """The way in for every reader: a creator with a notice link, an auditor or researcher
+    (statistics, the DSA report, downloads, the log and how to check it), a platform (the API).
+    Two small reads: the latest checkpoint and the platforms, never the decision tables."""
+    latest = log.latest_checkpoint()
+    base_url = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    return render(
+        request,
+        "ledger/home.html",
+        {
+            "checkpoint": latest,
+            "platforms": list(Platform.objects.order_by("name").values_list("slug", "name")),
+            "base_url": base_url,
+            "licence": LICENCE,
+            "licence_url": LICENCE_URL,
+            "appeal_days": settings.LEDGER_APPEAL_WINDOW_DAYS,
+            "decision_days": settings.LEDGER_APPEAL_DECISION_DAYS,
+        },
+    )
 
 
 # --- plain words ----------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from ledger.public import csvs, report_views, summary_api
+from ledger.public import csvs, pages, report_views, summary_api
 
 urlpatterns: list[URLPattern] = [
     # -- statistics pages (/stats/) and the home page --
+    path("stats/", pages.stats, name="stats"),
     # -- statistics as JSON and CSV (/api/v1/stats/summary, /stats/<table>.csv) --
     path("api/v1/stats/summary", summary_api.SummaryApi.as_view(), name="stats-summary"),
     path("stats/<slug:name>.csv", csvs.table_csv, name="stats-csv"),
