@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -340,6 +341,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "ledger.public.tasks.catch_up_rollups",
         "schedule": env_int("LEDGER_ROLLUP_EVERY_SECONDS", 10),
     },
+    # Yesterday's public dump (ledger.public.dumps), and any complete day not cut yet.
+    "export-daily-dumps": {
+        "task": "ledger.public.tasks.export_daily_dumps",
+        "schedule": crontab(minute=5, hour=0),
+    },
 }
 
 # Batches larger than this are refused with a 400 naming the limit.
@@ -396,6 +402,9 @@ LEDGER_METRICS_TOKEN = os.environ.get("LEDGER_METRICS_TOKEN", "")
 LEDGER_MIN_CELL = env_int("LEDGER_MIN_CELL", 10)
 if LEDGER_MIN_CELL < 1:
     raise ImproperlyConfigured(f"LEDGER_MIN_CELL must be at least 1, got {LEDGER_MIN_CELL}")
+# The daily dumps served at /data/ (ledger.public.dumps). With several servers, shared storage
+# that every one of them reads (and one exporter writes: beat's task or export_dumps).
+LEDGER_DUMP_DIR = Path(os.environ.get("LEDGER_DUMP_DIR", VAR_DIR / "dumps"))
 # A model version whose audited precision (correct over reviewed samples) has a 95% Wilson
 # upper bound below this is flagged in the admin (appeals.quality): even the most favourable
 # reading of its sample says it is right less often than this (at 0.5: wrong more often).

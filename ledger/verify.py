@@ -20,6 +20,15 @@ each, and remembers what it verified in a JSON state file for the next run:
 - ``receipt FILE``: a C2SP tlog-proof a creator was given is signed by the log, its inclusion
   proof holds, its checkpoint is consistent with the current one, and the log still serves
   the same payload.
+- ``dump FILE``: a daily dump from ``/data/`` (``decisions-D.csv.gz``, ``appeals-D.parquet``,
+  ...). Its SHA-256 is the one its day's ``SHA256SUMS`` lists, its ``checkpoint-D.txt`` is
+  signed by the log and consistent with the current checkpoint, and every record's
+  ``leaf_hash`` is SHA-256(0x00 || payload), its columns are its payload's fields, and it is the
+  log's entry at its ``log_index`` under that checkpoint. ``SHA256SUMS`` and the checkpoint are
+  read beside FILE when they are there (the day downloaded whole), else fetched from
+  ``URL/data/D/``. The inclusion of all records is proven from the log's tiles
+  (``/log/tile/``), each tile fetched once. Reading ``.csv.gz`` needs nothing more; reading
+  ``.parquet`` needs ``pyarrow``, imported only then.
 
 Exit status: 0 when every check passed (the state file is then updated), 1 when any check
 failed (the state file is left as it was), 2 for usage, network and server errors.
@@ -30,10 +39,15 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import csv
 import datetime as dt
+import gzip
+import hashlib
 import http.client
+import itertools
 import json
 import os
+import re
 import sys
 import tempfile
 import urllib.error
@@ -44,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ledger import merkle, note
+from ledger import merkle, note, tiles
 
 __all__ = [
     "EXIT_ERROR",
@@ -58,6 +72,7 @@ __all__ = [
     "Receipt",
     "State",
     "UsageError",
+    "dump_cell",
     "http_fetcher",
     "load_state",
     "main",
@@ -91,6 +106,16 @@ PAGE_SIZE = 1000
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 USER_AGENT = "ledger-verify/1"
+
+DATA_PATH = "/data"
+TILE_PATH = "/log"
+DUMP_NAME = re.compile(r"(decisions|appeals)-([0-9]{4}-[0-9]{2}-[0-9]{2})\.(csv\.gz|parquet)")
+# Per dump kind: the entry type of its records and the payload time that names their day.
+DUMP_KINDS = {"decisions": ("decision", "recorded_at"), "appeals": ("appeal_decided", "decided_at")}
+DUMP_FIXED = ("log_index", "leaf_hash", "payload")
+# A bad dump can be bad in every record: name this many, then count the rest.
+DUMP_FAILURES_SHOWN = 10
+DUMP_BATCH = 5000
 
 
 class LogUnavailable(Exception):
@@ -306,7 +331,7 @@ class Monitor:
     def failed(self) -> bool:
         return any(not result.ok for result in self.results)
 
-    def run(self, receipts: Sequence[Receipt] = ()) -> bool:
+    def run(self, receipts: Sequence[Receipt] = (), dumps: Sequence[Path] = ()) -> bool:
         """Runs every check; True when all passed. Raises `LogUnavailable`."""
         verifier = self._check_key()
         checkpoint = self._check_checkpoint(verifier) if verifier is not None else None
@@ -320,6 +345,8 @@ class Monitor:
             entries = self._check_entries(current)
         for receipt in receipts:
             self._check_receipt(receipt, verifier, current)
+        for dump in dumps:
+            self._check_dump(dump, verifier, current)
         if current is None or entries is None or self.failed:
             return False
         self.verified_state = State(
@@ -631,6 +658,277 @@ class Monitor:
             f"{current.size}, and still served unchanged"
         )
 
+    # --- dumps
+
+    def _check_dump(
+        self, path: Path, verifier: note.Verifier | None, current: note.Checkpoint | None
+    ) -> None:
+        check = f"dump {path.name}"
+        try:
+            detail = self._verify_dump(path, verifier, current, check)
+        except CheckFailed as exc:
+            self._fail(check, exc)
+        else:
+            if detail is not None:
+                self._ok(check, detail)
+
+    def _dump_sibling(self, path: Path, day: str, name: str) -> bytes:
+        """A file of the dump's day: beside the dump if downloaded with it, else from /data/."""
+        beside = path.parent / name
+        if beside.is_file():
+            return beside.read_bytes()
+        return self._get(f"{DATA_PATH}/{day}/{name}")
+
+    def _verify_dump(
+        self,
+        path: Path,
+        verifier: note.Verifier | None,
+        current: note.Checkpoint | None,
+        check: str,
+    ) -> str | None:
+        """Checks one dump; the OK detail, or None when its records failed (reported here)."""
+        found = DUMP_NAME.fullmatch(path.name)
+        if found is None:
+            raise CheckFailed("not a dump's file name (decisions-YYYY-MM-DD.csv.gz, ...)")
+        kind, day, _ = found.groups()
+        # A bad checksum is reported, and the records are still checked: an edited file is
+        # then named down to its edited records.
+        problems: list[str] = []
+        sums = _parse_sums(self._dump_sibling(path, day, "SHA256SUMS"))
+        digest = _sha256_file(path)
+        if sums.get(path.name) != digest:
+            problems.append(
+                f"checksum: its SHA-256 {digest} is not the {sums.get(path.name) or 'none'} "
+                f"that SHA256SUMS of {day} lists"
+            )
+        checkpoint_name = f"checkpoint-{day}.txt"
+        raw = self._dump_sibling(path, day, checkpoint_name)
+        if sums.get(checkpoint_name) != hashlib.sha256(raw).hexdigest():
+            problems.append(f"checksum: {checkpoint_name} is not the one SHA256SUMS lists")
+        if verifier is None or self._origin is None:
+            raise CheckFailed("no trusted key and origin to check its checkpoint against")
+        try:
+            signed = note.verify_checkpoint(raw, [verifier], self._origin)
+        except note.NoteError as exc:
+            raise CheckFailed(f"{checkpoint_name} is not signed by this log: {exc}") from exc
+        if current is None:
+            raise CheckFailed("no verified current checkpoint to prove its checkpoint against")
+        if signed.size <= current.size:
+            self._prove_consistent(signed.size, signed.root, current.size, current.root)
+        else:
+            self._prove_consistent(current.size, current.root, signed.size, signed.root)
+        tree = _TreeFromTiles(self._get, signed.size)
+        count = 0
+        last = -1
+        for number, (index, data, problem) in enumerate(_dump_records(path, kind, day), 1):
+            count = number
+            if problem is None:
+                if index <= last:
+                    problem = "log_index is not above the previous record's: out of order"
+                else:
+                    problem = _included(tree, index, data, signed)
+                last = max(last, index)
+            if problem is not None:
+                problems.append(f"record {number} (log index {index}{_name(data)}): {problem}")
+        if problems:
+            for problem in problems[:DUMP_FAILURES_SHOWN]:
+                self._fail(check, problem)
+            if len(problems) > DUMP_FAILURES_SHOWN:
+                self._fail(check, f"and {len(problems) - DUMP_FAILURES_SHOWN} more bad records")
+            return None
+        return (
+            f"{count} {kind} records of {day}: the SHA-256 SHA256SUMS lists, each leaf hash "
+            f"its payload's, each the log's entry at its index under the signed checkpoint of "
+            f"size {signed.size}"
+        )
+
+
+class _TreeFromTiles:
+    """The log's perfect subtree hashes at one tree size, read from its tlog tiles.
+
+    Each tile is fetched once; the levels between tile levels are hashed up and remembered
+    while the records (in index order) stay in one level-0 tile. Nothing fetched is trusted:
+    the inclusion proofs built from it are checked against the signed root.
+    """
+
+    def __init__(self, get: Callable[[str], bytes], size: int) -> None:
+        self._get = get
+        self._layout = {lt.level: lt for lt in tiles.tile_layout(size)}
+        self._tiles: dict[tuple[int, int], bytes] = {}
+        self._memo: dict[tuple[int, int], bytes] = {}
+        self._low_tile = -1
+
+    def _tile(self, tile_level: int, tile_index: int) -> bytes:
+        key = (tile_level, tile_index)
+        if key not in self._tiles:
+            if tile_level == 0 and tile_index != self._low_tile:
+                # Records come in index order: the previous leaf tile is done with.
+                self._tiles = {k: v for k, v in self._tiles.items() if k[0] > 0}
+                self._memo = {k: v for k, v in self._memo.items() if k[0] >= tiles.TILE_HEIGHT}
+                self._low_tile = tile_index
+            layout = self._layout[tile_level]
+            width = tiles.TILE_WIDTH if tile_index < layout.full else layout.partial_width
+            data = self._get(f"{TILE_PATH}/{tiles.tile_path(tile_level, tile_index, width)}")
+            if len(data) != width * merkle.HASH_SIZE:
+                raise CheckFailed(f"tile {tile_level}/{tile_index} is not {width} hashes")
+            self._tiles[key] = data
+        return self._tiles[key]
+
+    def perfect(self, level: int, index: int) -> bytes:
+        if level % tiles.TILE_HEIGHT == 0:
+            position, offset = divmod(index, tiles.TILE_WIDTH)
+            data = self._tile(level // tiles.TILE_HEIGHT, position)
+            return data[offset * merkle.HASH_SIZE : (offset + 1) * merkle.HASH_SIZE]
+        key = (level, index)
+        found = self._memo.get(key)
+        if found is None:
+            left = self.perfect(level - 1, 2 * index)
+            found = merkle.node_hash(left, self.perfect(level - 1, 2 * index + 1))
+            self._memo[key] = found
+        return found
+
+
+def _included(
+    tree: _TreeFromTiles, index: int, data: dict[str, Any], signed: note.Checkpoint
+) -> str | None:
+    """Why the record is not the log's entry at `index` under `signed`, or None if it is."""
+    if index >= signed.size:
+        return f"log_index is beyond the checkpoint's size {signed.size}"
+    leaf = bytes.fromhex(data["leaf_hash"])
+    proof = merkle.inclusion_proof(index, signed.size, merkle.subtree_hasher(tree.perfect))
+    if not merkle.verify_inclusion(leaf, index, signed.size, proof, signed.root):
+        return "its leaf hash is not the log's entry at its log_index under the checkpoint"
+    return None
+
+
+def dump_cell(value: object) -> str:
+    """How a dump's CSV shows a payload value: text as it is, null as empty, anything else
+    (numbers, booleans, lists, objects) as JSON. `ledger.public.dumps` writes with this."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse_sums(body: bytes) -> dict[str, str]:
+    sums = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        sums[name.lstrip("*")] = digest.lower()
+    return sums
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _name(data: dict[str, Any]) -> str:
+    """`, decision <id>` or `, appeal <id>` from a parsed payload, for the FAIL line."""
+    payload = data.get("_payload")
+    for key, label in (("id", "decision"), ("appeal", "appeal")):
+        if isinstance(payload, dict) and isinstance(payload.get(key), str):
+            text = f", {label} {payload[key]}"
+            return text if text.isprintable() else f", {label} {payload[key]!r}"
+    return ""
+
+
+DumpRecord = tuple[int, dict[str, Any], str | None]
+
+
+def _dump_records(path: Path, kind: str, day: str) -> Iterator[DumpRecord]:
+    """Each record as (log index, its cells with the parsed payload under "_payload", the
+    first problem found in it alone or None)."""
+    rows = _parquet_rows(path) if path.name.endswith(".parquet") else _csv_rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise CheckFailed("the file is empty")
+    missing = [name for name in DUMP_FIXED if name not in first]
+    if missing:
+        raise CheckFailed(f"no {', '.join(missing)} column")
+    for row in itertools.chain([first], rows):
+        yield _check_record(row, kind, day, parquet=path.name.endswith(".parquet"))
+
+
+def _check_record(row: dict[str, Any], kind: str, day: str, *, parquet: bool) -> DumpRecord:
+    index = row["log_index"]
+    if isinstance(index, str):
+        index = int(index) if index.isdigit() and index.isascii() else -1
+    if type(index) is not int or index < 0:
+        return -1, row, f"log_index {row['log_index']!r} is not an index"
+    payload = row["payload"]
+    if not isinstance(payload, str):
+        return index, row, "payload is not text"
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        data = None
+    # Parsed first so that even a record whose hash fails is named by its id.
+    row["_payload"] = data
+    if merkle.leaf_hash(payload.encode("utf-8")).hex() != row["leaf_hash"]:
+        return index, row, "leaf_hash is not SHA-256(0x00 || payload)"
+    if not isinstance(data, dict):
+        return index, row, "payload is not a JSON object"
+    entry_type, time_key = DUMP_KINDS[kind]
+    if data.get("type") != entry_type:
+        return index, row, f"payload is a {data.get('type')!r} entry, not {entry_type!r}"
+    try:
+        moment = dt.datetime.fromisoformat(str(data.get(time_key)))
+        on = moment.astimezone(dt.UTC).date().isoformat()
+    except ValueError:
+        return index, row, f"payload has no {time_key} time"
+    if on != day:
+        return index, row, f"{time_key} is on {on}, not on the dump's day {day}"
+    for name, cell in row.items():
+        if name in DUMP_FIXED or name == "_payload":
+            continue
+        expected = data.get(name)
+        if parquet and not (isinstance(cell, str) and expected is not None):
+            same = cell == expected and isinstance(cell, bool) == isinstance(expected, bool)
+        else:
+            same = cell == dump_cell(expected)
+        if not same:
+            return index, row, f"column {name} is not the payload's {name}"
+    return index, row, None
+
+
+def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as file:
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None:
+                return
+            for line, cells in enumerate(reader, 2):
+                if len(cells) != len(header):
+                    raise CheckFailed(f"CSV line {line} has {len(cells)} cells, not {len(header)}")
+                yield dict(zip(header, cells, strict=True))
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise CheckFailed(f"not a readable gzipped UTF-8 CSV: {exc}") from exc
+
+
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq  # only for Parquet dumps: see `pyarrow_missing`
+
+    try:
+        file = pq.ParquetFile(path)
+        for batch in file.iter_batches(batch_size=DUMP_BATCH):
+            yield from batch.to_pylist()
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        raise CheckFailed(f"not a readable Parquet file: {exc}") from exc
+
+
+def pyarrow_missing() -> bool:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
 
 def _entry_leaf(item: object, index: int) -> bytes:
     """The leaf hash of one served entry, after checking its index and served leaf hash."""
@@ -777,6 +1075,17 @@ def _parser() -> argparse.ArgumentParser:
         help="also verify this tlog-proof receipt (repeatable)",
     )
     parser.add_argument(
+        "--dump",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help=(
+            "also verify this daily dump from /data/ (repeatable): checksum, signed checkpoint, "
+            "and every record against the log; .parquet needs pyarrow"
+        ),
+    )
+    parser.add_argument(
         "--timeout",
         type=_positive,
         default=DEFAULT_TIMEOUT,
@@ -801,6 +1110,7 @@ def main(
         url = _check_url(args.url)
         state = prepare_state(load_state(args.state), url=url, key=args.key, origin=args.origin)
         receipts = [Receipt(name, _read_receipt(name)) for name in args.receipt]
+        _check_dump_files(args.dump)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -812,7 +1122,7 @@ def main(
         out=out,
     )
     try:
-        passed = monitor.run(receipts)
+        passed = monitor.run(receipts, args.dump)
     except LogUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         # A failure already seen is evidence against the log and outranks a later outage.
@@ -826,6 +1136,17 @@ def main(
         print(f"error: cannot save state to {args.state}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _check_dump_files(paths: Sequence[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"cannot read dump {path}")
+        if path.name.endswith(".parquet") and pyarrow_missing():
+            raise UsageError(
+                f"reading {path.name} needs pyarrow (pip install pyarrow); the .csv.gz of the "
+                "same day holds the same records and needs nothing more"
+            )
 
 
 def _read_receipt(name: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from ledger.public import csvs, pages, report_views, summary_api
+from ledger.public import csvs, data_views, pages, report_views, summary_api
 
 urlpatterns: list[URLPattern] = [
     # -- statistics pages (/stats/) and the home page --
@@ -17,4 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("api/v1/reports/dsa", report_views.DsaReportApi.as_view(), name="report-dsa"),
     path("reports/dsa/", report_views.dsa_report_page, name="report-dsa-page"),
     # -- daily dumps (/data/) --
+    path("data/", data_views.data, name="data"),
+    path("data/<str:day>/<str:name>", data_views.data_file, name="data-file"),
 ]
