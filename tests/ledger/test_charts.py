@@ -283,7 +283,7 @@ def test_colours_stacked_next_to_each_other_stay_apart_for_colour_blind_readers(
     matrix: tuple[tuple[float, ...], ...],
 ) -> None:
     """Series i and i+1 share an edge in every column (and the last and first when colours
-    repeat): under simulated deuteranopia and protanopia each such pair stays at least 15 CIE76
+    repeat): under simulated deuteranopia and protanopia each such pair stays at least 30 CIE76
     units apart (about 2.3 is a just-noticeable difference)."""
     palette = charts.OKABE_ITO
     for a, b in itertools.pairwise([*palette, palette[0]]):
@@ -291,7 +291,7 @@ def test_colours_stacked_next_to_each_other_stay_apart_for_colour_blind_readers(
             sum((p - q) ** 2 for p, q in zip(_seen(a, matrix), _seen(b, matrix), strict=True))
             ** 0.5
         )
-        assert distance >= 15, (a, b, distance)
+        assert distance >= 30, (a, b, distance)
 
 
 def test_every_series_has_its_own_pattern_so_colour_is_not_the_only_cue() -> None:
@@ -304,3 +304,27 @@ def test_text_meets_wcag_contrast_against_the_background() -> None:
     assert charts.contrast(charts.MUTED, charts.BACKGROUND) >= 4.5
     # The single-series bar reads against white too (WCAG 1.4.11 asks 3:1 of graphics).
     assert charts.contrast(charts.BAR, charts.BACKGROUND) >= 3
+
+
+def test_past_eight_series_no_two_share_both_colour_and_pattern() -> None:
+    svg = charts.columns(
+        chart_id="many",
+        title="t",
+        desc="",
+        series=[Series(f"s{i}", f"S{i}") for i in range(16)],
+        cells={(DAY, f"s{i}"): 10 for i in range(16)},
+        min_cell=10,
+    )
+    looks = set()
+    for pattern in parse(svg).iter(f"{SVG}pattern"):
+        if pattern.get("id", "").startswith("many-p"):
+            background, *marks = list(pattern)
+            looks.add((background.get("fill"), b"".join(ET.tostring(m) for m in marks)))
+    assert len(looks) == 16
+
+
+def test_highlighted_bars_read_against_the_background_too() -> None:
+    root = bar_chart([Bar("Excluded from search (silent)", 10, highlight=True), Bar("Removed", 5)])
+    fills = [r.get("fill") for r in rects(root, "bar")]
+    assert fills == [charts.HIGHLIGHT, charts.BAR]
+    assert charts.contrast(charts.HIGHLIGHT, charts.BACKGROUND) >= 3
