@@ -54,7 +54,7 @@ Cell = int | str
 FILTER_PARAMS = ("platform", "from", "to", "action", "category", "source", "model", "version")
 # The longest value each text filter can match (moderation.models); anything longer is a
 # mistake, and a NUL would make PostgreSQL refuse the query.
-_LONGEST = {"platform": 64, "model": 100, "version": 64}
+LONGEST = {"platform": 64, "model": 100, "version": 64}
 _CHOICES = {"action": Action, "category": Category, "source": Source}
 _DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 # Error keys echo the caller's parameter names: bounded, so a huge name is not sent back whole.
@@ -168,7 +168,7 @@ def _parse_one(name: str, raw: str) -> tuple[Any, str | None]:
         if raw in choices.values:
             return raw, None
         return None, f"Unknown {name}; use one of {', '.join(choices.values)}."
-    longest = _LONGEST[name]
+    longest = LONGEST[name]
     if name == "version":
         if "\x00" in raw or len(raw) > longest:
             return None, f"Must be a version of at most {longest} characters, without NUL."

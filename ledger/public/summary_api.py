@@ -184,22 +184,44 @@ def published(result: queries.Summary) -> dict[str, Any]:
     }
 
 
-def _choices(values: list[str]) -> str:
-    return ", ".join(values)
+# An empty value is the same as leaving the parameter out (an HTML form sends its unset fields
+# empty), and the schema says so: otherwise a fuzzer rightly reports the empty value accepted.
+_NOT_SET = {"type": "string", "enum": [""]}
+
+
+def _date(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, {"oneOf": [{"type": "string", "format": "date"}, _NOT_SET]}, description=description
+    )
+
+
+def _choice(name: str, values: list[str]) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, enum=["", *values], description="A stored value; empty: all"
+    )
+
+
+def _name(name: str, description: str) -> OpenApiParameter:
+    longest = queries.LONGEST[name]
+    return OpenApiParameter(
+        name,
+        {"type": "string", "pattern": "^[-a-zA-Z0-9_]*$", "maxLength": longest},
+        description=f"{description}: letters, digits, '-' or '_', at most {longest}",
+    )
 
 
 _PARAMETERS = [
-    OpenApiParameter("platform", OpenApiTypes.STR, description="A platform's slug"),
+    _name("platform", "A platform's slug (an unknown one is refused, named)"),
+    _date("from", "First day (UTC), inclusive, YYYY-MM-DD"),
+    _date("to", "Last day (UTC), inclusive, YYYY-MM-DD"),
+    _choice("action", list(Action.values)),
+    _choice("category", list(Category.values)),
+    _choice("source", list(Source.values)),
+    _name("model", "A model's name"),
     OpenApiParameter(
-        "from", OpenApiTypes.DATE, description="First day (UTC), inclusive, YYYY-MM-DD"
-    ),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (UTC), inclusive, YYYY-MM-DD"),
-    OpenApiParameter("action", OpenApiTypes.STR, enum=list(Action.values)),
-    OpenApiParameter("category", OpenApiTypes.STR, enum=list(Category.values)),
-    OpenApiParameter("source", OpenApiTypes.STR, enum=list(Source.values)),
-    OpenApiParameter("model", OpenApiTypes.STR, description="A model's name"),
-    OpenApiParameter(
-        "version", OpenApiTypes.STR, description="A model version (of any model, or of `model`)"
+        "version",
+        {"type": "string", "pattern": "^[^\\u0000]*$", "maxLength": queries.LONGEST["version"]},
+        description="A model version (of any model, or of `model`), without NUL",
     ),
 ]
 
