@@ -224,7 +224,11 @@ MEASURES = {
 
 def page_tables(result: report.Report) -> list[Table]:
     """The report's figures as the page's tables, in the Santa Clara Principles' order."""
-    value = result.value
+    figures = {(f.section, f.item, f.dimension): f.value for f in result.figures}
+
+    def value(section: str, item: str, dimension: str = "") -> report.Value:
+        return figures[(section, item, dimension)]
+
     actions = _labels(Action)
     categories = _labels(Category)
     sources = _labels(Source)
