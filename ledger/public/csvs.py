@@ -2,8 +2,9 @@
 a header row of the table's column keys), with the same filters as the summary API.
 
 RFC 4180 has no comment lines, so what a reader needs to cite the numbers travels in response
-headers: the log checkpoint counted (`Ledger-Checkpoint`) and the licence (`Link`, rel
-"license", RFC 8288).
+headers: the log checkpoint counted (`Ledger-Checkpoint`, its size, and `Ledger-Checkpoint-Root`,
+its base64 root hash, as the DSA report sends them) and the licence (`Link`, rel "license",
+RFC 8288).
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ def table_csv(request: HttpRequest, name: str) -> HttpResponse:
         return response
     with queries.snapshot() as upto:
         table = queries.table(name, filters)
+        checkpoint = queries.checkpoint_of(upto)
     response = HttpResponse(to_csv(table).encode(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response["Ledger-Checkpoint"] = str(upto)
+    if checkpoint is not None:
+        response["Ledger-Checkpoint-Root"] = checkpoint["root_hash"]
     response["Link"] = f'<{LICENCE_URL}>; rel="license"'
     response["Cache-Control"] = CACHE_CONTROL
     response["Access-Control-Allow-Origin"] = "*"

@@ -281,6 +281,9 @@ def test_the_csv_is_rfc_4180_with_the_checkpoint_and_licence_in_its_headers(clie
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="decisions_by_source.csv"'
     assert response["Ledger-Checkpoint"] == str(rollups.counted_upto())
+    checkpoint = queries.checkpoint_of(rollups.counted_upto())
+    assert checkpoint is not None
+    assert response["Ledger-Checkpoint-Root"] == checkpoint["root_hash"]
     assert response["Link"] == f'<{LICENCE_URL}>; rel="license"'
     assert response["Access-Control-Allow-Origin"] == "*"
     assert response.content == (
@@ -338,8 +341,8 @@ def test_a_csv_reads_no_decision_or_appeal_table(client, world):
             csv_rows(client, name, "platform=vidshare&from=2026-01-01")
         sql = [q["sql"] for q in run.captured_queries]
         assert not [s for s in sql for table in private if f'"{table}"' in s], name
-        # The platform, the mark and at most four grouped sums (the models table's).
-        assert len([s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE"))]) <= 6, name
+        # The platform, the mark, the checkpoint and at most four grouped sums (the models').
+        assert len([s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE"))]) <= 7, name
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
