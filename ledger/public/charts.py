@@ -61,7 +61,7 @@ MAX_DAILY_COLUMNS = 92
 
 FONT = 14
 SMALL = 12
-WIDTH = 440
+WIDTH = 360
 # Average advance of a system-ui character, in ems: enough to fit labels without measuring.
 _EM_ADVANCE = 0.56
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -145,7 +145,7 @@ def _open(chart_id: str, title: str, desc: str, width: float, height: float) -> 
 
 
 def _suppressed_note(min_cell: int) -> str:
-    return f"Hatched: fewer than {min_cell}, not published and not drawn to scale."
+    return f"Hatched: fewer than {min_cell}, not drawn to scale."
 
 
 # --- horizontal bars ------------------------------------------------------------------------
@@ -324,7 +324,9 @@ def columns(
     plot_width = WIDTH - PLOT_LEFT - 4
     top, step = nice_top(max((c.total for c in cols), default=0))
     any_suppressed = any(c.suppressed for c in cols)
-    legend_rows = math.ceil(len(series) / 2) + any_suppressed
+    # Two legend entries a row when every label fits half the width, else one a row.
+    per_row = 2 if all(fit(x.label, WIDTH / 2 - 24, SMALL) == x.label for x in series) else 1
+    legend_rows = math.ceil(len(series) / per_row) + any_suppressed
     axis_bottom = PLOT_TOP + PLOT_HEIGHT
     height = axis_bottom + 30 + legend_rows * 22 + 4
     period = "week (Monday to Sunday)" if weekly else "day"
@@ -387,18 +389,18 @@ def columns(
         f'<path d="M{PLOT_LEFT} {axis_bottom}H{WIDTH - 4}" stroke="{MUTED}" stroke-width="1"/>'
     )
     parts.extend(_x_ticks(cols, slot, axis_bottom, weekly))
-    # The legend, two entries a row in stacking order (bottom first), then what hatching means.
+    # The legend in stacking order (bottom first), then what hatching means.
     y0 = axis_bottom + 30
     for n, s in enumerate(series):
-        x = 0 if n % 2 == 0 else WIDTH / 2
-        y = y0 + (n // 2) * 22
+        x = (n % per_row) * WIDTH / 2
+        y = y0 + (n // per_row) * 22
         parts.append(
             f'<rect class="swatch" x="{x:g}" y="{y}" width="14" height="14" '
             f'fill="url(#{cid}-p{n})" stroke="{TEXT}"/><text x="{x + 20:g}" y="{y + 12}" '
-            f'font-size="{SMALL}">{esc(fit(s.label, WIDTH / 2 - 24, SMALL))}</text>'
+            f'font-size="{SMALL}">{esc(fit(s.label, WIDTH / per_row - 24, SMALL))}</text>'
         )
     if any_suppressed:
-        y = y0 + math.ceil(len(series) / 2) * 22
+        y = y0 + math.ceil(len(series) / per_row) * 22
         parts.append(_stub(cid, 0, y, 14, 14, legend=True))
         parts.append(
             f'<text x="20" y="{y + 12}" font-size="{SMALL}">'

@@ -117,6 +117,12 @@ class Figure:
 
     table: TableView
     charts: list[SafeString] = field(default_factory=list)
+    # Shown above each chart when a figure has several (one table, two charts).
+    titles: list[str] = field(default_factory=list)
+
+    @property
+    def titled(self) -> list[tuple[str, SafeString]]:
+        return list(zip(self.titles or [""] * len(self.charts), self.charts, strict=True))
 
 
 def _with_query(url: str, filters: queries.Filters) -> str:
@@ -180,7 +186,9 @@ def _bars(
 def by_value(
     table: queries.Table, s: queries.Summary, desc: str, unit: str = "decisions"
 ) -> Figure:
-    """A [value, count] table as a bar per value."""
+    """A [value, count] table as a bar per value (no chart when there is nothing to draw)."""
+    if not table.rows:
+        return Figure(table_view(table, s))
     key = table.columns[0]
     items = [
         charts.Bar(label(key, row[0]), row[1], highlight=key == "kind" and row[0] in SILENT)
@@ -197,11 +205,28 @@ def by_value(
     return Figure(table_view(table, s), [chart])
 
 
+def period(s: queries.Summary) -> tuple[dt.date | None, dt.date | None]:
+    """The days every chart over time spans: the filters' period, or else from the first to
+    the last day with any count, so that the charts of one page line up."""
+    days = [
+        row[0]
+        for name in ("decisions_by_day", "visibility_by_day", "appeals_by_day")
+        for row in s.tables[name].rows
+    ]
+    return (
+        s.filters.start or min(days, default=None),
+        s.filters.end or max(days, default=None),
+    )
+
+
 def over_time(
     table: queries.Table, s: queries.Summary, key: str, desc: str, caption: str
 ) -> Figure:
     """A long [day, key, count] table as stacked columns and a day-by-value table."""
+    if not table.rows:
+        return Figure(pivot(table, s, key, caption))
     values = _ordered({row[1] for row in table.rows}, key)
+    start, end = period(s)
     chart = charts.columns(
         chart_id=f"chart-{table.name}",
         title=table.title,
@@ -209,13 +234,15 @@ def over_time(
         series=[charts.Series(v, label(key, v)) for v in values],
         cells={(row[0], row[1]): row[2] for row in table.rows},
         min_cell=s.min_cell,
-        start=s.filters.start,
-        end=s.filters.end,
+        start=start,
+        end=end,
     )
     return Figure(pivot(table, s, key, caption), [chart])
 
 
 def automation(table: queries.Table, s: queries.Summary) -> Figure:
+    if not table.rows:
+        return Figure(table_view(table, s))
     items = [
         charts.Bar(
             f"{'Detected' if detected else 'Not detected'} by machine · "
@@ -246,6 +273,8 @@ def version_decisions(table: queries.Table, s: queries.Summary) -> Figure:
         labels=[table.labels[i] for i in index],
         rows=[[row[i] for i in index] for row in table.rows],
     )
+    if not part.rows:
+        return Figure(table_view(part, s))
     items = [charts.Bar(f"{p} · {m} {v}", n) for p, m, v, n in part.rows]
     chart = _bars(
         "chart-version-decisions",
@@ -279,7 +308,10 @@ def appeals_figure(table: queries.Table, s: queries.Summary) -> Figure:
     outcomes = ("upheld", "overturned", "modified")
     decided = {(row[0], o): row[col[o]] for row in table.rows for o in outcomes}
     names = dict(zip(table.columns, table.labels, strict=True))
-    common = {"min_cell": s.min_cell, "start": s.filters.start, "end": s.filters.end}
+    if not table.rows:
+        return Figure(table_view(table, s))
+    start, end = period(s)
+    common = {"min_cell": s.min_cell, "start": start, "end": end}
     return Figure(
         table_view(table, s),
         [
@@ -302,6 +334,7 @@ def appeals_figure(table: queries.Table, s: queries.Summary) -> Figure:
                 **common,  # type: ignore[arg-type]
             ),
         ],
+        titles=["Appeals filed per day", "Appeals decided per day, by outcome"],
     )
 
 

@@ -227,7 +227,7 @@ def test_a_suppressed_count_reads_fewer_than_and_is_not_drawn_to_scale(
     html = client.get("/stats/").content.decode()
     assert '<abbr title="fewer than 10: not published">&lt;10</abbr>' in html
     assert 'class="suppressed"' in html  # a hatched mark in a chart
-    assert "Hatched: fewer than 10, not published and not drawn to scale." in html
+    assert "Hatched: fewer than 10, not drawn to scale." in html
 
 
 def test_every_table_has_a_csv_link_with_the_same_filters(client: Client, ledger: Any) -> None:
