@@ -34,9 +34,7 @@ stats.published_audit.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,10 +42,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Sum
+from django.http import QueryDict
 from django.utils import timezone
 
-from ledger.models import Checkpoint
-from ledger.public import LICENCE, LICENCE_URL, citation, rollups, stats
+from ledger.public import LICENCE, LICENCE_URL, citation, queries, stats
 from ledger.public.models import (
     AppealCount,
     AppealEvent,
@@ -59,7 +57,6 @@ from ledger.public.models import (
     Facet,
 )
 from moderation.models import ModelVersion, Platform
-from moderation.schemas import SLUG_PATTERN
 from moderation.vocabulary import (
     AccountAction,
     Action,
@@ -77,8 +74,6 @@ PARAMS = ("platform", "from", "to")
 # Ten years, leap days included: a longer period is surely a typo, and the roll-ups it would
 # sum are still small, but the report is a periodic one.
 MAX_DAYS = 3653
-_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_PLATFORM_LENGTH = 64
 
 SECTIONS: dict[str, str] = {
     "metadata": "Report identification and the log checkpoint it was computed at",
@@ -184,6 +179,7 @@ SUSPENSIONS = (
 ACTIONS = tuple(a for a in Action.values if a not in stats.CHANGING_ACTIONS)
 
 Value = int | str | float | None
+Errors = dict[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,71 +218,24 @@ class Report:
 # --- parameters ----------------------------------------------------------------------------
 
 
-def _date(raw: str) -> dt.date | None:
-    if not _DATE.match(raw):
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-def parse_params(params: Mapping[str, Any]) -> tuple[Period | None, dict[str, list[str]]]:
+def parse_params(params: QueryDict | Mapping[str, list[str]]) -> tuple[Period | None, Errors]:
     """The platform and period asked for, or None and every problem by parameter name.
 
-    `params` is a QueryDict (or any mapping with `getlist`, or of lists): each of platform,
-    from and to exactly once, the platform an existing one, the dates YYYY-MM-DD with from on
-    or before to and at most MAX_DAYS days apart; nothing else.
+    The public side's filter parser (queries.parse_filters: unknown or repeated parameters,
+    malformed dates, an unknown platform, a period ending before it starts), and what a
+    report needs beyond a filter: all three parameters, and at most MAX_DAYS days.
     """
-    errors: dict[str, list[str]] = {}
-
-    def given(name: str) -> list[str]:
-        getlist = getattr(params, "getlist", None)
-        values = getlist(name) if getlist is not None else params.get(name, [])
-        return [str(v) for v in values]
-
-    for name in params:
-        if name not in PARAMS:
-            errors[str(name)[:100]] = [f"Unknown parameter; use {', '.join(PARAMS)}."]
-    raw: dict[str, str] = {}
+    filters, errors = queries.parse_filters(params, allowed=PARAMS)
     for name in PARAMS:
-        values = given(name)
-        if not values or values == [""]:
+        given = params.getlist(name) if isinstance(params, QueryDict) else params.get(name, [])
+        if name not in errors and not any(given):
             errors[name] = ["Required."]
-        elif len(values) > 1:
-            errors[name] = ["Give it once."]
-        else:
-            raw[name] = values[0]
-    platform = None
-    if "platform" in raw:
-        slug = raw["platform"]
-        if len(slug) > _PLATFORM_LENGTH or not re.match(SLUG_PATTERN, slug):
-            errors["platform"] = [
-                f"Must be a platform's slug: letters, digits, '-' or '_', at most "
-                f"{_PLATFORM_LENGTH} long."
-            ]
-        else:
-            platform = Platform.objects.filter(slug=slug).first()
-            if platform is None:
-                errors["platform"] = [f"No platform is called {slug!r}."]
-    dates: dict[str, dt.date] = {}
-    for name in ("from", "to"):
-        if name in raw:
-            day = _date(raw[name])
-            if day is None:
-                errors[name] = ["Must be a date as YYYY-MM-DD."]
-            else:
-                dates[name] = day
-    if len(dates) == 2:
-        if dates["from"] > dates["to"]:
-            errors.setdefault("to", []).append("Must be on or after from.")
-        elif (dates["to"] - dates["from"]).days >= MAX_DAYS:
-            errors.setdefault("to", []).append(
-                f"The period may be at most {MAX_DAYS} days (ten years)."
-            )
-    if errors or platform is None:
+    if errors or filters.platform is None or filters.start is None or filters.end is None:
         return None, errors
-    return Period(platform=platform, start=dates["from"], end=dates["to"]), {}
+    if (filters.end - filters.start).days >= MAX_DAYS:
+        return None, {"to": [f"The period may be at most {MAX_DAYS} days (ten years)."]}
+    platform = Platform.objects.get(slug=filters.platform)
+    return Period(platform=platform, start=filters.start, end=filters.end), {}
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -329,22 +278,6 @@ def _sum(rows: Iterable[dict[str, Any]], **match: Any) -> int:
         if all(row[k] in v if isinstance(v, tuple) else row[k] == v for k, v in match.items()):
             total += row["n"]
     return total
-
-
-def median_hours(histogram: Counter[int]) -> float | None:
-    """The median of whole hours given as {hours: how many}; None when empty. With an even
-    count, the mean of the two middle values."""
-    n = sum(histogram.values())
-    if n == 0:
-        return None
-    middle = ((n - 1) // 2, n // 2)  # 0-based ranks of the middle value(s)
-    found: list[int] = []
-    seen = 0
-    for hours in sorted(histogram):
-        seen += histogram[hours]
-        while len(found) < 2 and seen > middle[len(found)]:
-            found.append(hours)
-    return (found[0] + found[1]) / 2
 
 
 def _figures(period: Period, min_cell: int) -> list[Figure]:
@@ -445,7 +378,7 @@ def _figures(period: Period, min_cell: int) -> list[Figure]:
     build.add(
         "1.5.1",
         "complaints_median_hours",
-        median_hours(hours) if total_decided >= min_cell else None,
+        queries.median_hours(hours) if total_decided >= min_cell else None,
     )
     # Out-of-court disputes (Art. 21), counted by the day of each step.
     build.count("1.5.1", "disputes_referred", disputes.get(DisputeEvent.REFERRED.value, 0))
@@ -546,23 +479,14 @@ def _model_figures(build: _Builder, span: dict[str, Any], decided: list[dict[str
 
 
 def report(period: Period, *, base_url: str, min_cell: int | None = None) -> Report:
-    """The report for `period`, with the checkpoint the roll-ups had counted when it was read.
-
-    The roll-ups move in one transaction with their mark (rollups.catch_up), but the report
-    reads them in several statements: if a catch-up commits in between, the mark has moved, and
-    the report is read again, so the numbers always belong to the checkpoint it names.
-    """
+    """The report for `period`, every figure read in one snapshot of the roll-ups
+    (queries.snapshot), so that the numbers are exactly those of the checkpoint it names."""
     threshold = settings.LEDGER_MIN_CELL if min_cell is None else min_cell
-    upto = rollups.counted_upto()
-    for _ in range(5):
+    with queries.snapshot() as upto:
         figures = _figures(period, threshold)
-        again = rollups.counted_upto()
-        if again == upto:
-            break
-        upto = again
-    checkpoint = Checkpoint.objects.filter(size=upto).values("root", "created_at").first()
-    root = base64.b64encode(bytes(checkpoint["root"])).decode() if checkpoint else ""
-    signed_at = checkpoint["created_at"] if checkpoint else None
+        checkpoint = queries.checkpoint_of(upto)
+    root = checkpoint["root_hash"] if checkpoint else ""
+    signed_at = dt.datetime.fromisoformat(checkpoint["signed_at"]) if checkpoint else None
     now = timezone.now()
     metadata: list[tuple[str, Value]] = [
         ("platform", period.platform.slug),
@@ -585,8 +509,8 @@ def report(period: Period, *, base_url: str, min_cell: int | None = None) -> Rep
         checkpoint_root_hash=root,
         checkpoint_signed_at=signed_at,
         generated_at=now,
-        min_cell=threshold,
         figures=[Figure("metadata", item, "", value) for item, value in metadata] + figures,
+        min_cell=threshold,
     )
 
 

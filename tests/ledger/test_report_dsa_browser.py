@@ -71,7 +71,7 @@ def test_the_form_works_without_javascript_and_names_the_problems(
     page.locator("#to").fill("2026-02-01")
     page.locator("#report-submit").click()
     page.wait_for_load_state()
-    assert "Must be on or after from." in page.locator("#report-errors").inner_text()
+    assert "before it starts" in page.locator("#report-errors").inner_text()
     assert page.locator("#to").get_attribute("aria-invalid") == "true"
     assert not scrolls_sideways(page)
 
