@@ -202,6 +202,22 @@ def seed_appeals(*, platform: Platform, end: dt.datetime, seed: int) -> SeededAp
             continue
         decided += 1
         overturned += overturn
+    # Something always waits for whoever opens the admin: with few decisions the draw above
+    # can leave the last days without an appeal (it depends on the time of day `end` falls).
+    if not Appeal.objects.filter(decision__platform=platform, reviews__isnull=True).exists():
+        recent = [
+            d
+            for d in candidates
+            if d.decided_at >= end - dt.timedelta(days=WAITING_DAYS) and not d.appeals.exists()
+        ]
+        for decision in recent[-3:]:
+            services.file_appeal(
+                decision=decision,
+                appellant="subject",
+                statement=rng.choice(_STATEMENTS),
+                now=decision.decided_at + (end - decision.decided_at) / 2,
+            )
+            filed += 1
     decided += _approve_proposals(platform=platform, reviewers=reviewers, rng=rng)
     appeals = Appeal.objects.filter(decision__platform=platform)
     waiting = appeals.filter(reviews__isnull=True).count()

@@ -53,6 +53,7 @@ from moderation.vocabulary import (
 T = TypeVar("T")
 
 BATCH_SIZE = 1000
+RECEIVED_AFTER = dt.timedelta(minutes=5)
 
 # What hate-speech v1 mistakes for racial hostility. Only chess decisions, and the reviews and
 # reversals of them, quote these; `chess_talk` tells them apart by it.
@@ -296,12 +297,24 @@ def seed_demo(
     items = generate(count=decisions, timeline=timeline, seed=seed, models=specs)
     done = 0
     for batch in in_batches(items, BATCH_SIZE):
-        services.record_decisions(platform=platform, decisions=batch, actor=ACTOR)
+        # As a platform sends them: each day's decisions a few minutes after that day's last,
+        # so the ledger's days of receipt (what public statistics count by) span the 90 days.
+        for _, day in itertools.groupby(batch, key=lambda d: _decided(d).date()):
+            sent = list(day)
+            received = min(max(_decided(d) for d in sent) + RECEIVED_AFTER, end)
+            services.record_decisions(
+                platform=platform, decisions=sent, actor=ACTOR, received_at=received
+            )
         done += len(batch)
         if progress is not None:
             progress(done)
     api_key, plaintext = services.issue_api_key(platform=platform, name="demo", actor=ACTOR)
     return Seeded(platform, done, api_key.prefix, plaintext)
+
+
+def _decided(decision: DecisionIn) -> dt.datetime:
+    assert decision.decided_at is not None  # the demo dates every decision
+    return decision.decided_at.astimezone(dt.UTC)
 
 
 def in_batches(decisions: Iterable[DecisionIn], size: int) -> Iterator[list[DecisionIn]]:

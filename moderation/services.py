@@ -342,6 +342,7 @@ def record_decisions(
     actor: Any = None,
     require_model_for_automation: bool = True,
     dsa_compatible: bool = False,
+    received_at: dt.datetime | None = None,
 ) -> list[Recorded]:
     """Record a batch of decisions, all or nothing, idempotently on each decision's puid.
 
@@ -358,8 +359,13 @@ def record_decisions(
     `dsa_compatible` is for statements sent through the EU-compatible API: only the EU's
     validation rules apply, and, as the EU does, any puid already recorded is refused
     (`PuidConflict`, listing every such puid) even when the content is the same.
+
+    `received_at` stands for the time the ledger received the batch (`created_at`, published
+    as `recorded_at`, the day public statistics count it under) only where history is
+    simulated: the demo's 90 days. No API passes it; validation still uses the real time.
     """
     return _record_decisions(
+        received_at=received_at,
         platform=platform,
         decisions=decisions,
         moderator=moderator,
@@ -396,6 +402,7 @@ def _record_decisions(
     require_model_for_automation: bool,
     dsa_compatible: bool,
     subjects_pseudonymised: bool,
+    received_at: dt.datetime | None = None,
 ) -> list[Recorded]:
     """`record_decisions`, and for `reverse_decision` (`subjects_pseudonymised=True`) the
     same path with subjects that are already the original's pseudonyms, stored as they are.
@@ -504,7 +511,7 @@ def _record_decisions(
             refs,
             moderator_id,
             api_key_id,
-            now,
+            received_at or now,
             subjects_pseudonymised=subjects_pseudonymised,
         )
         rows.append(row)
