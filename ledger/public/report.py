@@ -226,14 +226,20 @@ def parse_params(params: QueryDict | Mapping[str, list[str]]) -> tuple[Period | 
     report needs beyond a filter: all three parameters, and at most MAX_DAYS days.
     """
     filters, errors = queries.parse_filters(params, allowed=PARAMS)
+    given = {
+        name: params.getlist(name) if isinstance(params, QueryDict) else params.get(name, [])
+        for name in PARAMS
+    }
     for name in PARAMS:
-        given = params.getlist(name) if isinstance(params, QueryDict) else params.get(name, [])
-        if name not in errors and not any(given):
+        if name not in errors and not any(given[name]):
             errors[name] = ["Required."]
+    # Checked here too when the platform is wrong, which leaves `filters` empty.
+    if "from" not in errors and "to" not in errors:
+        start, end = (dt.date.fromisoformat(given[name][0]) for name in ("from", "to"))
+        if (end - start).days >= MAX_DAYS:
+            errors["to"] = [f"The period may be at most {MAX_DAYS} days (ten years)."]
     if errors or filters.platform is None or filters.start is None or filters.end is None:
         return None, errors
-    if (filters.end - filters.start).days >= MAX_DAYS:
-        return None, {"to": [f"The period may be at most {MAX_DAYS} days (ten years)."]}
     platform = Platform.objects.get(slug=filters.platform)
     return Period(platform=platform, start=filters.start, end=filters.end), {}
 

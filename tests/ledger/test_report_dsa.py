@@ -368,6 +368,7 @@ def test_the_report_reads_only_roll_ups_and_the_small_tables(client, platform, r
         ({"platform": "a%00b", "from": "2026-1-1", "to": "soon"}, {"platform", "from", "to"}),
         ({"platform": "vidshare", "from": "2026-02-01", "to": "2026-01-31"}, {"to"}),
         ({"platform": "vidshare", "from": "2000-01-01", "to": "2026-01-31"}, {"to"}),
+        ({"platform": "nobody", "from": "2000-01-01", "to": "2026-01-31"}, {"platform", "to"}),
         (
             {"platform": "vidshare", "from": "2026-02-30", "to": "\uff12\uff10\uff12\uff16-03-01"},
             {"from", "to"},
