@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.converter import to_json_schema
 from appeals.models import Appeal
 from ledger.public import LICENCE_URL, csvs, queries, rollups
 from moderation.models import Decision
+from tests.concurrency import at_once
 from tests.factories import decision_payload, register_model
 from tests.ledger import test_queries
 from tests.ledger.test_queries import World, recorded
@@ -360,3 +361,27 @@ def test_on_postgresql_a_summary_reads_one_snapshot(client, platform, model_v1):
     assert "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" in sql
     assert body["totals"]["decisions"] == 10
     assert client.get("/stats/models.csv").status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_catch_up_committed_meanwhile_is_not_half_counted(platform, model_v1):
+    """The snapshot's point: a catch-up that commits between two of a summary's queries (here,
+    on another connection, between two tables) shows in neither, so the tables agree with each
+    other and with `counted_upto`; the next summary counts it."""
+    recorded(platform, [decision_payload() for _ in range(10)])
+    rollups.refresh()
+
+    def more() -> int:
+        recorded(platform, [decision_payload() for _ in range(5)])
+        return rollups.refresh()
+
+    with queries.snapshot() as upto:
+        before = queries.table("decisions_by_action", queries.Filters(), min_cell=1)
+        (counted,) = at_once([more])
+        assert counted == 5  # the five decisions' log entries, counted and committed
+        after = queries.table("decisions_by_source", queries.Filters(), min_cell=1)
+        assert rollups.counted_upto() == upto
+    assert before.rows == [["VISIBILITY_RESTRICTION", 10]]
+    assert after.rows == [["SOURCE_VOLUNTARY", 10]]
+    assert queries.summary(queries.Filters()).totals["decisions"] == 15
