@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger.public import LICENCE, LICENCE_URL, report
+from ledger.public import LICENCE, LICENCE_URL, queries, report
 from ledger.public.models import Facet
 from moderation.models import Platform
 from moderation.vocabulary import (
@@ -117,7 +117,14 @@ class DsaReportApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "platform", OpenApiTypes.STR, required=True, description="The platform's slug"
+                "platform",
+                {
+                    "type": "string",
+                    "pattern": "^[-a-zA-Z0-9_]+$",
+                    "maxLength": queries.LONGEST["platform"],
+                },
+                required=True,
+                description="The platform's slug (an unknown one is refused, named)",
             ),
             OpenApiParameter(
                 "from",
