@@ -64,6 +64,9 @@ def configure_environment(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DEBUG"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # The server is reached over plain HTTP on the loopback, as behind a TLS-terminating proxy:
+    # production's redirect to HTTPS would answer every request with a 301.
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
     # Production refuses the development secrets. These only have to be valid and the same in
     # the HTTP server, which inherits this environment.
     for name in ("SECRET_KEY", "LEDGER_PSEUDONYM_SECRET"):
