@@ -314,3 +314,15 @@ def test_the_demo_has_double_labels_known_answers_disputes_and_a_proposal(run: R
     assert Appeal.objects.filter(status=AppealStatus.AWAITING_APPROVAL).exists()
     assert "awaiting a second approval" in run.stdout
     assert "Audits: plan #" in run.stdout
+
+
+def test_the_demo_is_received_day_by_day_a_few_minutes_after_each_decision(run: Run) -> None:
+    """Public statistics count by the day the ledger received a decision: the demo's history
+    is sent as a platform sends it, not all on the day it was seeded."""
+    decisions = Decision.objects.filter(platform=vidshare())
+    rows = decisions.values_list("created_at", "decided_at")
+    assert len({created.date() for created, _ in rows}) > DAYS // 2
+    assert all(decided <= created <= run.after for created, decided in rows)
+    # Reversals on appeal are recorded when the appeal is decided, by the ledger itself.
+    sent = rows.exclude(decision_type=DecisionType.REVERSAL)
+    assert all(created - decided < dt.timedelta(days=2) for created, decided in sent)
