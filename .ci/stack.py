@@ -109,6 +109,24 @@ SECRETS = (
 )
 
 
+# The three processes as the README and deploy/ledger-*.service start them (a test keeps them
+# alike), from the virtualenv's bin/.
+COMMANDS = {
+    "web": ["gunicorn", "ledger.wsgi"],
+    "worker": ["celery", "-A", "ledger.celery", "worker", "--loglevel=info"],
+    "beat": ["celery", "-A", "ledger.celery", "beat", "--loglevel=info"],
+}
+
+
+def commands(bin_dir: Path) -> dict[str, list[str]]:
+    """Each process's argv; the worker's pool is two processes whatever the machine's cores."""
+    extra = {"worker": ["--concurrency=2"]}
+    return {
+        name: [str(bin_dir / argv[0]), *argv[1:], *extra.get(name, [])]
+        for name, argv in COMMANDS.items()
+    }
+
+
 def production_env(
     *,
     documented: dict[str, str],
@@ -441,7 +459,8 @@ class Service:
         if self.process is None:
             return None
         pgid = self.process.pid
-        if self.process.poll() is None:
+        early = self.process.poll()
+        if early is None:
             self.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         try:
@@ -456,6 +475,8 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
             self.process.wait()
+        elif early is not None:
+            problem = f"{self.name} had exited ({early}) before SIGTERM"
         elif code != 0:
             problem = f"{self.name} exited {code} on SIGTERM"
         if self.log is not None:
@@ -592,32 +613,7 @@ def run_stack(args: argparse.Namespace) -> int:
             key = command("issue_api_key", PLATFORM, "--create", "--name", "stack").split()[-1]
 
         services = [
-            Service("web", [str(BIN / "gunicorn"), "ledger.wsgi"], work / "web.log"),
-            Service(
-                "worker",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "ledger.celery",
-                    "worker",
-                    "--loglevel=info",
-                    "--concurrency=2",
-                    f"--hostname=stack-{run}@%h",
-                ],
-                work / "worker.log",
-            ),
-            Service(
-                "beat",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "ledger.celery",
-                    "beat",
-                    "--loglevel=info",
-                    f"--pidfile={work / 'beat.pid'}",
-                ],
-                work / "beat.log",
-            ),
+            Service(name, argv, work / f"{name}.log") for name, argv in commands(BIN).items()
         ]
         with report.step("start gunicorn, one worker and one beat; /health/ all green"):
             for service in services:

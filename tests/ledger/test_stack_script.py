@@ -205,3 +205,28 @@ def test_a_failed_step_is_reported_and_stops_the_run_only_when_fatal(
     assert lines[0].startswith("PASS  fine")
     assert lines[1].startswith("FAIL  cleanup") and lines[1].endswith("left over")
     assert lines[2].startswith("FAIL  vital") and lines[2].endswith("broken")
+
+
+def _exec_start(unit: str) -> list[str]:
+    text = (ROOT / "deploy" / f"ledger-{unit}.service").read_text()
+    (line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    return line.removeprefix("ExecStart=").split()
+
+
+def test_the_stack_starts_each_process_as_the_readme_and_the_systemd_units_do() -> None:
+    production = (ROOT / "README.md").read_text().split("\n## Production\n", 1)[1]
+    production = production.split("\n## ", 1)[0]
+    started = stack.commands(Path("/venv/bin"))
+    assert set(started) == {"web", "worker", "beat"}
+    for name, argv in stack.COMMANDS.items():
+        unit = _exec_start(name)
+        assert unit[0] == f"/srv/ledger/.venv/bin/{argv[0]}" and unit[1:] == argv[1:]
+        assert f"`.venv/bin/{' '.join(argv)}`" in production
+        assert started[name][: len(argv)] == [f"/venv/bin/{argv[0]}", *argv[1:]]
+    # Exactly one beat: the worker is never started with --beat (or -B) beside it.
+    assert not {"--beat", "-B"} & {arg for argv in started.values() for arg in argv}
+    assert all(
+        "EnvironmentFile=/etc/ledger/production.env"
+        in (ROOT / "deploy" / f"ledger-{name}.service").read_text()
+        for name in stack.COMMANDS
+    )
