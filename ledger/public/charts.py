@@ -223,6 +223,77 @@ def _stub(cid: str, x: float, y: float, width: float, height: float, legend: boo
     )
 
 
+# --- shares with their intervals ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A share (0 to 1) with its confidence interval; None when not published."""
+
+    label: str
+    value: float | None
+    low: float | None
+    high: float | None
+    # Drawn in HIGHLIGHT; the caller's label says why (e.g. "below the minimum").
+    flagged: bool = False
+
+
+def intervals(
+    *, chart_id: str, title: str, desc: str, items: Sequence[Interval], line: float | None = None
+) -> SafeString:
+    """One row per item on a 0 to 100% scale: a dot at the share and a bar over its interval,
+    the share written at the right; `line` (e.g. the minimum precision) as a dashed rule."""
+    top = 24 if line is not None else 4
+    height = top + max(len(items), 1) * ROW + 22
+    said = " ".join(
+        f"{item.label}: "
+        + (
+            f"{item.value:.1%} (95% interval {item.low:.1%} to {item.high:.1%})."
+            if item.value is not None and item.low is not None and item.high is not None
+            else "not published."
+        )
+        for item in items
+    )
+    parts = [_open(chart_id, title, f"{desc} {said}".strip(), WIDTH, height)]
+    if line is not None:
+        parts.append(
+            f'<text x="{WIDTH * line:.2f}" y="14" text-anchor="middle" font-size="{SMALL}">'
+            f"minimum {line:.0%}</text>"
+        )
+    for row, item in enumerate(items):
+        y = top + row * ROW
+        colour = HIGHLIGHT if item.flagged else BAR
+        shown = f"{item.value:.1%}" if item.value is not None else "not published"
+        width = len(shown) * FONT * _EM_ADVANCE + 8
+        parts.append(f'<g class="item"><title>{esc(item.label)}: {esc(shown)}</title>')
+        parts.append(f'<text x="0" y="{y + 15}">{esc(fit(item.label, WIDTH - width))}</text>')
+        parts.append(f'<text x="{WIDTH}" y="{y + 15}" text-anchor="end">{esc(shown)}</text>')
+        parts.append(f'<path d="M0 {y + 28}H{WIDTH}" stroke="{GRID}" stroke-width="1"/>')
+        if line is not None:
+            # The minimum as a dashed tick across each row's track, clear of the labels.
+            parts.append(
+                f'<path class="minimum" d="M{WIDTH * line:.2f} {y + 19}V{y + 37}" '
+                f'stroke="{TEXT}" stroke-width="1.5" stroke-dasharray="3 2"/>'
+            )
+        if item.value is not None and item.low is not None and item.high is not None:
+            parts.append(
+                f'<rect class="interval" x="{WIDTH * item.low:.2f}" y="{y + 24}" '
+                f'width="{WIDTH * (item.high - item.low):.2f}" height="8" fill="{colour}" '
+                f'opacity="0.45"/><circle class="share" cx="{WIDTH * item.value:.2f}" '
+                f'cy="{y + 28}" r="5" fill="{colour}" stroke="{TEXT}"/>'
+            )
+        parts.append("</g>")
+    axis = height - 6
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        anchor = "start" if tick == 0 else "end" if tick == 1 else "middle"
+        parts.append(
+            f'<text x="{WIDTH * tick:g}" y="{axis}" text-anchor="{anchor}" font-size="{SMALL}" '
+            f'fill="{MUTED}">{tick:.0%}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (every piece of text above is escaped)
+
+
 # --- stacked columns over time --------------------------------------------------------------
 
 

@@ -273,19 +273,48 @@ def version_decisions(table: queries.Table, s: queries.Summary) -> Figure:
         labels=[table.labels[i] for i in index],
         rows=[[row[i] for i in index] for row in table.rows],
     )
+    view = table_view(part, s)
+    # Its own name for the page's ids; its CSV is the models table's.
+    view.name = "version_decisions"
+    view.note = "The CSV is the whole models table."
     if not part.rows:
-        return Figure(table_view(part, s))
-    items = [charts.Bar(f"{p} · {m} {v}", n) for p, m, v, n in part.rows]
+        return Figure(view)
     chart = _bars(
         "chart-version-decisions",
         part.title,
         "Decisions each model version took part in (reversals and expiries left out).",
-        items,
+        [charts.Bar(f"{p} · {m} {v}", n) for p, m, v, n in part.rows],
         s,
     )
-    view = table_view(part, s)
-    view.note = "The CSV is the whole models table."
     return Figure(view, [chart])
+
+
+def models_figure(table: queries.Table, s: queries.Summary) -> Figure:
+    """The models table, and each version's audited precision with its interval against the
+    minimum (no chart when no version has a published precision)."""
+    col = {name: i for i, name in enumerate(table.columns)}
+    items = [
+        charts.Interval(
+            ("⚠ " if row[col["below_min_precision"]] else "")
+            + f"{row[col['platform']]} · {row[col['model']]} {row[col['version']]}",
+            row[col["precision"]],
+            row[col["precision_low"]],
+            row[col["precision_high"]],
+            flagged=bool(row[col["below_min_precision"]]),
+        )
+        for row in table.rows
+    ]
+    if not any(item.value is not None for item in items):
+        return Figure(table_view(table, s))
+    chart = charts.intervals(
+        chart_id="chart-models-precision",
+        title="Audited precision by model version",
+        desc="The share of each version's blind audit samples labelled correct, with its 95% "
+        "Wilson interval, against the minimum precision.",
+        items=items,
+        line=settings.LEDGER_MIN_PRECISION,
+    )
+    return Figure(table_view(table, s), [chart])
 
 
 def flagged(table: queries.Table) -> list[str]:
@@ -373,7 +402,7 @@ def figures(s: queries.Summary) -> dict[str, Figure]:
         "appeals_by_day": appeals_figure(t["appeals_by_day"], s),
         "appeals_by_action": Figure(table_view(t["appeals_by_action"], s)),
         "version_decisions": version_decisions(t["models"], s),
-        "models": Figure(table_view(t["models"], s)),
+        "models": models_figure(t["models"], s),
         "disputes": by_value(t["disputes"], s, "Out-of-court dispute steps.", unit="disputes"),
     }
 

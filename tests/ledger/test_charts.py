@@ -328,3 +328,30 @@ def test_highlighted_bars_read_against_the_background_too() -> None:
     fills = [r.get("fill") for r in rects(root, "bar")]
     assert fills == [charts.HIGHLIGHT, charts.BAR]
     assert charts.contrast(charts.HIGHLIGHT, charts.BACKGROUND) >= 3
+
+
+def test_an_interval_chart_places_each_share_and_its_interval_on_a_0_to_100_scale() -> None:
+    root = parse(
+        charts.intervals(
+            chart_id="precision",
+            title="Audited precision",
+            desc="",
+            items=[
+                charts.Interval("v1 <script>", 0.15, 0.05, 0.36, flagged=True),
+                charts.Interval("v2", 0.9, 0.8, 0.95),
+                charts.Interval("v3", None, None, None),
+            ],
+            line=0.5,
+        )
+    )
+    dots = list(root.iter(f"{SVG}circle"))
+    assert [float(d.get("cx", "")) / charts.WIDTH for d in dots] == pytest.approx([0.15, 0.9])
+    bars = rects(root, "interval")
+    assert [float(b.get("x", "")) / charts.WIDTH for b in bars] == pytest.approx([0.05, 0.8])
+    assert [float(b.get("width", "")) / charts.WIDTH for b in bars] == pytest.approx([0.31, 0.15])
+    assert [b.get("fill") for b in bars] == [charts.HIGHLIGHT, charts.BAR]
+    shown = texts(root)
+    assert {"v1 <script>", "15.0%", "90.0%", "not published", "minimum 50%"} <= set(shown)
+    desc = root.findtext(f"{SVG}desc") or ""
+    assert "v1 <script>: 15.0% (95% interval 5.0% to 36.0%)." in desc
+    assert "v3: not published." in desc

@@ -19,6 +19,7 @@ import pytest
 from django.db import connections
 
 from ledger.public import rollups
+from ledger.public.models import AuditCount
 from moderation import services
 from moderation.models import ModelVersion, Platform
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -75,6 +76,20 @@ def four_weeks(platform: Platform) -> None:
             services.timezone = real
 
 
+def audited(platform: Platform) -> None:
+    """Audit labels as the roll-ups count them (written straight into AuditCount, as the
+    page tests do): v1 mostly wrong (9 of 40 correct), v2 mostly right (27 of 30)."""
+    for version, reviewed, correct in (("v1", 40, 9), ("v2", 30, 27)):
+        AuditCount.objects.create(
+            day=DAY0.date(),
+            platform=platform,
+            category=CATEGORIES[0],
+            model_version=ModelVersion.objects.get(model__platform=platform, version=version),
+            reviewed=reviewed,
+            correct=correct,
+        )
+
+
 def scrolls_sideways(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))
 
@@ -114,6 +129,7 @@ def test_the_statistics_read_on_a_phone_and_a_desktop_and_filter_without_javascr
     four_weeks(platform)
     build_ledger(platform)
     rollups.refresh()
+    audited(platform)
     shots = DOCS if os.environ.get("LEDGER_SCREENSHOTS") else tmp_path
 
     for size, viewport in SIZES.items():
@@ -140,7 +156,7 @@ def test_the_statistics_read_on_a_phone_and_a_desktop_and_filter_without_javascr
             box = boxes.nth(n).bounding_box()
             assert box is not None and box["x"] >= 0
             assert box["x"] + box["width"] <= viewport["width"], (size, n)
-        wide = page.locator("#decisions_by_day .table-box")
+        wide = page.locator("#figure-decisions_by_day .table-box")
         assert wide.evaluate("e => e.scrollWidth > e.clientWidth") == (size == "390")
         smallest = page.evaluate(
             "Math.min(...[...document.querySelectorAll('td, th')]"
@@ -148,6 +164,8 @@ def test_the_statistics_read_on_a_phone_and_a_desktop_and_filter_without_javascr
         )
         assert smallest >= 12
         assert page.locator("#caption-decisions_by_action").inner_text() == "Decisions by action"
+        assert page.locator("#flagged-versions").is_visible()
+        assert page.locator("#chart-models-precision circle.share").count() == 2
         assert serious_violations(page) == []
         page.screenshot(path=str(shots / f"stats-{size}.png"), full_page=True)
 

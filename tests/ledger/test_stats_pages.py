@@ -93,7 +93,7 @@ class Tables(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.tables: dict[str, list[list[str]]] = {}
-        self.ids: set[str] = set()
+        self.ids: list[str] = []
         self._rows: list[list[str]] | None = None
         self._cell: list[str] | None = None
         self._caption = False
@@ -101,7 +101,7 @@ class Tables(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if attributes.get("id"):
-            self.ids.add(attributes["id"] or "")
+            self.ids.append(attributes["id"] or "")
         if tag == "table":
             self._rows = []
         elif tag == "caption" and self._rows is not None:
@@ -154,6 +154,7 @@ def test_the_page_shows_the_overview_and_every_section(client: Client, ledger: A
     ):
         assert section in page.ids
     assert "Shadowbans and other visibility restrictions" in html
+    assert sorted(page.ids) == sorted(set(page.ids)), "an id used twice"
     # No JavaScript at all: the charts are SVG in the page.
     assert "<script" not in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') >= 10
@@ -329,10 +330,16 @@ def test_a_version_below_the_minimum_precision_is_flagged(
     assert "vidshare · hate-speech v1: precision 15.0% (95% interval" in flagged.group(1)
     models = parse(html).tables["caption-models"]
     assert models[1][-1].endswith("Below 50%")
+    chart = re.search(r'<svg[^>]*id="chart-models-precision".*?</svg>', html, re.S)
+    assert chart is not None
+    assert "⚠ vidshare · hate-speech v1" in chart.group(0)
+    assert "minimum 50%" in chart.group(0)
 
 
 def test_no_version_is_flagged_without_enough_audits(client: Client, ledger: Any) -> None:
-    assert 'id="flagged-versions"' not in client.get("/stats/").content.decode()
+    html = client.get("/stats/").content.decode()
+    assert 'id="flagged-versions"' not in html
+    assert 'id="chart-models-precision"' not in html
 
 
 def test_the_page_works_before_anything_is_counted(client: Client, db: None) -> None:
