@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -84,7 +85,9 @@ def report_csv(result: report.Report) -> str:
 
 
 def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
+    """Where the ledger is published, for the citation: the operator's address when set (behind
+    a proxy the request's host may be an internal one)."""
+    return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def _checkpoint_headers(response: HttpResponse, result: report.Report) -> None:

@@ -299,6 +299,16 @@ def test_the_checkpoint_is_named_in_the_headers_and_the_first_rows(client, platf
     assert dt.datetime.fromisoformat(meta["generated_at"]) <= timezone.now()
 
 
+def test_the_citation_names_the_ledgers_public_address_when_set(
+    client, settings, platform, recorded
+):
+    settings.PUBLIC_BASE_URL = "https://ledger.example"
+    meta = {row[1]: row[3] for row in fetch(client)[1] if row[0] == "metadata"}
+    assert meta["citation"].startswith(
+        "Moderation-decision transparency ledger, https://ledger.example,"
+    )
+
+
 def test_decisions_recorded_after_the_checkpoint_counted_wait_for_the_next(
     client, settings, platform, recorded
 ):
