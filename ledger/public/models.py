@@ -12,6 +12,48 @@ gapless and in commit order (ledger.log), so a count is always "the log up to in
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
+
+def one_row_per(
+    name: str, *dims: str, nullable: dict[str, int] | None = None
+) -> models.UniqueConstraint:
+    """The roll-up's key: one row per value of its dimensions, a NULL dimension (no model
+    version, no hours) standing as its sentinel so that NULLs collide too. The catch-up adds to
+    rows with INSERT ... ON CONFLICT on exactly these expressions (ledger.public.rollups)."""
+    sentinels = nullable or {}
+    expressions = [
+        Coalesce(F(name), Value(sentinels[name])) if name in sentinels else F(name) for name in dims
+    ]
+    return models.UniqueConstraint(*expressions, name=name)
+
+
+# The dimensions of a decision's count (its key), and of an appeal event's.
+DECISION_KEY = (
+    "day",
+    "platform",
+    "action",
+    "category",
+    "ground",
+    "source",
+    "automated_detection",
+    "automated_decision",
+    "model_version",
+)
+APPEAL_KEY = (
+    "day",
+    "platform",
+    "action",
+    "category",
+    "source",
+    "automated_detection",
+    "model_version",
+    "event",
+    "hours",
+)
+# No model version counts as version 0 in a key (ids start at 1).
+NO_VERSION = {"model_version": 0}
 
 
 class RollupMark(models.Model):
@@ -62,6 +104,7 @@ class DecisionCount(DecisionDims):
             models.Index(fields=["day"], name="rollup_decision_day"),
             models.Index(fields=["model_version"], name="rollup_decision_version"),
         ]
+        constraints = [one_row_per("rollup_decision_key", *DECISION_KEY, nullable=NO_VERSION)]
 
     def __str__(self) -> str:
         return f"{self.decisions} {self.action} on {self.day}"
@@ -91,6 +134,9 @@ class DecisionFacetCount(DecisionDims):
         indexes = [
             models.Index(fields=["facet", "platform", "day"], name="rollup_facet_platform_day"),
             models.Index(fields=["facet", "day"], name="rollup_facet_day"),
+        ]
+        constraints = [
+            one_row_per("rollup_facet_key", *DECISION_KEY, "facet", "value", nullable=NO_VERSION)
         ]
 
     def __str__(self) -> str:
@@ -136,6 +182,13 @@ class AppealCount(models.Model):
             models.Index(fields=["day"], name="rollup_appeal_day"),
             models.Index(fields=["model_version"], name="rollup_appeal_version"),
         ]
+        constraints = [
+            one_row_per(
+                "rollup_appeal_key",
+                *APPEAL_KEY,
+                nullable={"model_version": 0, "hours": -1},
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.appeals} {self.event} on {self.day}"
@@ -166,6 +219,16 @@ class AuditCount(models.Model):
             models.Index(fields=["platform", "day"], name="rollup_audit_platform_day"),
             models.Index(fields=["model_version"], name="rollup_audit_version"),
         ]
+        constraints = [
+            one_row_per(
+                "rollup_audit_key",
+                "day",
+                "platform",
+                "category",
+                "model_version",
+                nullable=NO_VERSION,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.correct} of {self.reviewed} correct on {self.day}"
@@ -193,6 +256,7 @@ class DisputeCount(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["platform", "day"], name="rollup_dispute_platform_day")]
+        constraints = [one_row_per("rollup_dispute_key", "day", "platform", "event")]
 
     def __str__(self) -> str:
         return f"{self.disputes} {self.event} on {self.day}"

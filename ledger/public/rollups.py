@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -32,6 +32,9 @@ from appeals.models import Outcome as ReviewOutcome
 from ledger.log import seal_checkpoint
 from ledger.models import Checkpoint, EntryType
 from ledger.public.models import (
+    APPEAL_KEY,
+    DECISION_KEY,
+    NO_VERSION,
     AppealCount,
     AppealEvent,
     AuditCount,
@@ -209,80 +212,84 @@ def _count_disputes(low: int, high: int) -> Counter[tuple[Any, ...]]:
     return counts
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return str(field.column)
+
+
 def _add(
     model: type[models.Model],
     dims: tuple[str, ...],
     deltas: dict[tuple[Any, ...], dict[str, int]],
+    *,
+    nullable: dict[str, int] | None = None,
 ) -> None:
-    """Add `deltas` ({dims values: {count field: n}}) to `model`'s rows: existing rows are
-    updated, new keys inserted. The caller holds the mark's lock, so no one else writes."""
+    """Add `deltas` ({dims values: {count field: n}}) to `model`'s rows in one statement:
+    INSERT ... ON CONFLICT on the table's key (models.one_row_per, whose expressions the
+    conflict target repeats exactly) DO UPDATE adding the counts.
+
+    Raw SQL because the ORM has no "add to the row, or create it" in one statement (its
+    update_or_create is a read and a write per row); PostgreSQL and SQLite (3.24+) share this
+    syntax.
+    """
     if not deltas:
         return
-    days = {key[0] for key in deltas}
-    platforms = {key[1] for key in deltas}
-    fields = sorted({name for counts in deltas.values() for name in counts})
-    existing = {
-        tuple(getattr(row, name) for name in dims): row
-        for row in model._default_manager.filter(day__in=days, platform_id__in=platforms)
-    }
-    changed, created = [], []
-    for key, counts in deltas.items():
-        row = existing.get(key)
-        if row is None:
-            created.append(model(**dict(zip(dims, key, strict=True)), **counts))
-            continue
-        for name, n in counts.items():
-            setattr(row, name, getattr(row, name) + n)
-        changed.append(row)
-    model._default_manager.bulk_create(created, batch_size=1000)
-    if changed:
-        model._default_manager.bulk_update(changed, fields, batch_size=1000)
-
-
-_DECISION_KEY = (
-    "day",
-    "platform_id",
-    "action",
-    "category",
-    "ground",
-    "source",
-    "automated_detection",
-    "automated_decision",
-    "model_version_id",
-)
+    sentinels = nullable or {}
+    meta = model._meta
+    key_columns = [_column(model, name) for name in dims]
+    counts = sorted({name for values in deltas.values() for name in values})
+    target = ", ".join(
+        f"COALESCE({connection.ops.quote_name(column)}, {sentinels[name]})"
+        if name in sentinels
+        else connection.ops.quote_name(column)
+        for name, column in zip(dims, key_columns, strict=True)
+    )
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in [*key_columns, *counts])
+    marks = ", ".join(["%s"] * (len(key_columns) + len(counts)))
+    added = ", ".join(
+        f"{connection.ops.quote_name(c)} = {table}.{connection.ops.quote_name(c)} + "
+        f"EXCLUDED.{connection.ops.quote_name(c)}"
+        for c in counts
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT ({target}) DO UPDATE SET {added}"
+    )
+    rows = [[*key, *(values.get(name, 0) for name in counts)] for key, values in deltas.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def count_range(low: int, high: int) -> None:
     """Add the log entries in [low, high) to the roll-ups (caller holds the mark's lock)."""
     decisions, facets = _count_decisions(low, high)
-    _add(DecisionCount, _DECISION_KEY, {k: {"decisions": n} for k, n in decisions.items()})
+    _add(
+        DecisionCount,
+        DECISION_KEY,
+        {k: {"decisions": n} for k, n in decisions.items()},
+        nullable=NO_VERSION,
+    )
     _add(
         DecisionFacetCount,
-        (*_DECISION_KEY, "facet", "value"),
+        (*DECISION_KEY, "facet", "value"),
         {k: {"decisions": n} for k, n in facets.items()},
+        nullable=NO_VERSION,
     )
     _add(
         AppealCount,
-        (
-            "day",
-            "platform_id",
-            "action",
-            "category",
-            "source",
-            "automated_detection",
-            "model_version_id",
-            "event",
-            "hours",
-        ),
+        APPEAL_KEY,
         {k: {"appeals": n} for k, n in _count_appeals(low, high).items()},
+        nullable={"model_version": 0, "hours": -1},
     )
     audits: dict[tuple[Any, ...], dict[str, int]] = {}
     for (*key, field), n in _count_audits(low, high).items():
         audits.setdefault(tuple(key), {"reviewed": 0, "correct": 0})[field] += n
-    _add(AuditCount, ("day", "platform_id", "category", "model_version_id"), audits)
+    _add(AuditCount, ("day", "platform", "category", "model_version"), audits, nullable=NO_VERSION)
     _add(
         DisputeCount,
-        ("day", "platform_id", "event"),
+        ("day", "platform", "event"),
         {k: {"disputes": n} for k, n in _count_disputes(low, high).items()},
     )
 
