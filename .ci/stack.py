@@ -2,11 +2,14 @@
 
     .venv/bin/python .ci/stack.py --broker redis      # or --broker rabbitmq
 
+(CI runs it with a virtualenv of the project's own dependencies, no dev tools: .ci/run.)
+
 What the README's "Production" section tells an operator to run, run here: gunicorn with
 gunicorn.conf.py, one Celery worker and exactly one beat, each its own process in its own
-process group, on a PostgreSQL database made for the run, with DEBUG off and every secret set
-(made for the run). The Redis run also puts the shared cache on Redis (REDIS_URL); the
-RabbitMQ run has no Redis at all. Then, over HTTP only, as a platform and a creator would:
+process group, on a PostgreSQL database made for the run, in the environment of
+deploy/production.env.example (DEBUG off) with its secrets made for the run and its addresses
+made local. The Redis run also puts the shared cache on Redis (REDIS_URL); the RabbitMQ run has
+no Redis at all. Then, over HTTP only, as a platform and a creator would:
 
 - the server is healthy (database, cache, broker, signing key) and `check --deploy` is clean;
 - a batch of decisions is recorded with an API key;
