@@ -74,7 +74,7 @@ class Shown:
     text: str
     numeric: bool = False
     # "suppressed": a count below LEDGER_MIN_CELL; "flag": a version below the minimum
-    # precision; "none": not published or not applicable.
+    # precision; "none": not published or not applicable; "day": a date, kept on one line.
     kind: str = ""
     note: str = ""
 
@@ -97,7 +97,7 @@ def show(column: str, value: Any, min_cell: int) -> Shown:
     if isinstance(value, float):
         return Shown(f"{value:,.1f}", numeric=True)
     if isinstance(value, dt.date):
-        return Shown(value.isoformat())
+        return Shown(value.isoformat(), kind="day")
     return Shown(label(column, value))
 
 
@@ -164,7 +164,10 @@ def pivot(table: queries.Table, s: queries.Summary, key: str, caption: str) -> T
         caption=caption,
         headers=[("Day", False), *((label(key, v), True) for v in values)],
         rows=[
-            [Shown(day.isoformat()), *(show(key, cells.get(v, 0), s.min_cell) for v in values)]
+            [
+                Shown(day.isoformat(), kind="day"),
+                *(show(key, cells.get(v, 0), s.min_cell) for v in values),
+            ]
             for day, cells in sorted(by_day.items())
         ],
         csv=csv_url(table.name, s.filters),
