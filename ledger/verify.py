@@ -746,26 +746,37 @@ class Monitor:
 class _TreeFromTiles:
     """The log's perfect subtree hashes at one tree size, read from its tlog tiles.
 
-    Each tile is fetched once; the levels between tile levels are hashed up and remembered
-    while the records (in index order) stay in one level-0 tile. Nothing fetched is trusted:
-    the inclusion proofs built from it are checked against the signed root.
+    Each tile is fetched once. The levels between tile levels are hashed up and remembered;
+    what lies inside one full leaf tile is forgotten when the records (in index order) move to
+    the next, while the right edge of the tree, on every proof's path, is kept. Nothing
+    fetched is trusted: the inclusion proofs built from it are checked against the signed root.
     """
 
     def __init__(self, get: Callable[[str], bytes], size: int) -> None:
         self._get = get
         self._layout = {lt.level: lt for lt in tiles.tile_layout(size)}
+        # Leaf tiles from this one on are the right edge: a partial tile, or none.
+        self._edge = size >> tiles.TILE_HEIGHT
         self._tiles: dict[tuple[int, int], bytes] = {}
         self._memo: dict[tuple[int, int], bytes] = {}
-        self._low_tile = -1
+        self._leaf_tile = -1
+
+    def enter(self, index: int) -> None:
+        """The next record is at `index`: forget the previous full leaf tile's hashes."""
+        tile = index >> tiles.TILE_HEIGHT
+        if tile == self._leaf_tile:
+            return
+        self._leaf_tile = tile
+        self._tiles = {k: v for k, v in self._tiles.items() if k[0] > 0 or k[1] >= self._edge}
+        self._memo = {
+            (level, i): v
+            for (level, i), v in self._memo.items()
+            if level >= tiles.TILE_HEIGHT or (i << level) >> tiles.TILE_HEIGHT >= self._edge
+        }
 
     def _tile(self, tile_level: int, tile_index: int) -> bytes:
         key = (tile_level, tile_index)
         if key not in self._tiles:
-            if tile_level == 0 and tile_index != self._low_tile:
-                # Records come in index order: the previous leaf tile is done with.
-                self._tiles = {k: v for k, v in self._tiles.items() if k[0] > 0}
-                self._memo = {k: v for k, v in self._memo.items() if k[0] >= tiles.TILE_HEIGHT}
-                self._low_tile = tile_index
             layout = self._layout[tile_level]
             width = tiles.TILE_WIDTH if tile_index < layout.full else layout.partial_width
             data = self._get(f"{TILE_PATH}/{tiles.tile_path(tile_level, tile_index, width)}")
@@ -794,6 +805,7 @@ def _included(
     """Why the record is not the log's entry at `index` under `signed`, or None if it is."""
     if index >= signed.size:
         return f"log_index is beyond the checkpoint's size {signed.size}"
+    tree.enter(index)
     leaf = bytes.fromhex(data["leaf_hash"])
     proof = merkle.inclusion_proof(index, signed.size, merkle.subtree_hasher(tree.perfect))
     if not merkle.verify_inclusion(leaf, index, signed.size, proof, signed.root):
@@ -808,7 +820,11 @@ def dump_cell(value: object) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _cell_json(value)
+
+
+# One encoder for every cell: json.dumps with options builds a new one per call.
+_cell_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _parse_sums(body: bytes) -> dict[str, str]:

@@ -42,15 +42,15 @@ import filecmp
 import gzip
 import hashlib
 import io
-import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max, QuerySet
@@ -74,6 +74,9 @@ BATCH = 5000
 LOCK_KEY = 0x64756D7073
 _DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _COMPLETE = "Status: complete"
+# The payloads are the log's canonical JSON; msgspec reads them to the same values json does,
+# several times faster.
+_decode = msgspec.json.Decoder().decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +228,22 @@ def _covering_checkpoint(last_index: int) -> Checkpoint:
 # --- writing --------------------------------------------------------------------------------
 
 
-def _typed(value: Any, kind: str) -> Any:
-    """A payload value as its Parquet column holds it."""
-    if value is None:
-        return None
-    if kind == "text":
-        return value if isinstance(value, str) else dump_cell(value)
-    if kind == "float":
-        return float(value)
-    return value
+def _parquet_columns(
+    columns: Sequence[Column], rows: list[list[Any]], cells: list[list[str]]
+) -> list[list[Any]]:
+    """The batch column by column as Parquet holds it: null stays null, lists and objects are
+    their CSV cell (JSON text), floats are floats even when the JSON wrote an integer."""
+    arrays: list[list[Any]] = []
+    for position, column in enumerate(columns):
+        values = [row[position] for row in rows]
+        if column.kind == "text":
+            values = [
+                None if v is None else c[position] for v, c in zip(values, cells, strict=True)
+            ]
+        elif column.kind == "float":
+            values = [None if v is None else float(v) for v in values]
+        arrays.append(values)
+    return arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,21 +319,23 @@ def _write_kind(kind: str, day: dt.date, checkpoint: Checkpoint, directory: Path
         _atomic(directory / data_name(kind, day, "parquet")) as parquet_tmp,
         open(csv_tmp, "wb") as raw,
         # No file name and mtime 0 in the gzip header: the same rows give the same bytes.
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped,
+        # Level 6 (zlib's default): level 9 takes twice as long for a few per cent.
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as zipped,
         io.TextIOWrapper(zipped, encoding="utf-8", newline="") as text,
         pq.ParquetWriter(parquet_tmp, schema, compression="zstd") as parquet,
     ):
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([c.name for c in columns])
+        fields = [c.name for c in columns[len(HEAD) : -len(TAIL)]]
         for batch in _batches(_records(kind, day, checkpoint.size)):
-            values: list[list[Any]] = [[] for _ in columns]
-            for index, payload, leaf in batch:
-                data = json.loads(payload)
-                row = [index, leaf.hex(), *(data.get(c.name) for c in columns[2:-1]), payload]
-                writer.writerow([dump_cell(value) for value in row])
-                for position, (column, value) in enumerate(zip(columns, row, strict=True)):
-                    values[position].append(_typed(value, column.kind))
-            parquet.write_batch(pa.record_batch(values, schema=schema))
+            rows = [
+                [index, leaf.hex(), *map(_decode(payload).get, fields), payload]
+                for index, payload, leaf in batch
+            ]
+            cells = [[dump_cell(value) for value in row] for row in rows]
+            writer.writerows(cells)
+            arrays = _parquet_columns(columns, rows, cells)
+            parquet.write_batch(pa.record_batch(arrays, schema=schema))
             count += len(batch)
     return Written(kind, count)
 

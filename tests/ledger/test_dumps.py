@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -462,12 +463,22 @@ def test_the_exporter_lock_is_one_across_connections(dump_dir: Path) -> None:
 # --- the verifier against a live server -----------------------------------------------------
 
 
-def run_verify(url: str, tmp_path: Path, *dumped: Path) -> tuple[int, str]:
+def run_verify(
+    url: str, tmp_path: Path, *dumped: Path, fetched: list[str] | None = None
+) -> tuple[int, str]:
+    """The verifier's run and output; `fetched` collects the paths it asked the server for."""
     out = io.StringIO()
     args = [url, "--state", str(tmp_path / "state.json"), "--no-entries"]
     for path in dumped:
         args += ["--dump", str(path)]
-    code = verify.main(args, out=out)
+    http = verify.http_fetcher(url, 30)
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        if fetched is not None:
+            fetched.append(path)
+        return http(path)
+
+    code = verify.main(args, out=out, fetch=fetch)
     return code, out.getvalue()
 
 
@@ -514,6 +525,7 @@ def test_verify_passes_a_good_dump_in_csv_and_parquet(
     live_dump: dict[str, Any], tmp_path: Path
 ) -> None:
     directory = live_dump["dir"]
+    fetched: list[str] = []
     code, out = run_verify(
         live_dump["url"],
         tmp_path,
@@ -521,10 +533,16 @@ def test_verify_passes_a_good_dump_in_csv_and_parquet(
         directory / "decisions-2026-12-05.parquet",
         directory / "appeals-2026-12-05.csv.gz",
         directory / "appeals-2026-12-05.parquet",
+        fetched=fetched,
     )
     assert code == 0, out
     assert "OK dump decisions-2026-12-05.csv.gz: 320 decisions records of 2026-12-05" in out
     assert "OK dump appeals-2026-12-05.parquet: 1 appeals records" in out
+    # 320 records over a full leaf tile and the partial one at the right edge, whose proofs
+    # also need the level-1 tile: three tiles, each fetched at most once for each dump.
+    tiles = Counter(path for path in fetched if path.startswith("/log/tile/"))
+    assert len(tiles) == 3
+    assert max(tiles.values()) <= 4
 
 
 def test_verify_fetches_the_sums_and_checkpoint_when_not_beside_the_file(
