@@ -305,6 +305,8 @@ def _metadata(kind: str, day: dt.date, checkpoint: Checkpoint) -> dict[str, str]
 
 def _write_kind(kind: str, day: dt.date, checkpoint: Checkpoint, directory: Path) -> Written:
     """Both files of one kind in one pass over its records."""
+    # Here, not at the top: /data/ and the beat task import this module, and only a cut needs
+    # pyarrow (some 100 MB once loaded).
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -481,7 +483,7 @@ def exporter_lock(*, wait: bool) -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
         return
-    import fcntl
+    import fcntl  # POSIX only, and only without PostgreSQL (development)
 
     dump_dir().mkdir(parents=True, exist_ok=True)
     with open(dump_dir() / ".lock", "a") as file:
