@@ -367,6 +367,16 @@ def rebuild(*, chunk: int = CHUNK) -> int:
         return high
 
 
+def generation() -> tuple[int, str]:
+    """What the roll-ups' content depends on: the log size counted and when they last changed
+    (a rebuild keeps the size but may change the rows). Answers cached under it stay true."""
+    row = RollupMark.objects.values_list("upto", "updated_at").first()
+    if row is None:
+        return 0, ""
+    upto, updated = row
+    return int(upto), "" if updated is None else updated.isoformat()
+
+
 def counted_upto() -> int:
     """How many log entries the roll-ups count: the size of a signed checkpoint, or 0."""
     upto = RollupMark.objects.values_list("upto", flat=True).first()

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from appeals.disputes import record_ruling, refer_dispute
 from appeals.services import claim_next_review, file_appeal, resolve_appeal
+from ledger import log
 from ledger.public import queries, rollups
 from ledger.public.queries import Filters
+from ledger.public.tasks import catch_up_rollups
 from moderation import services
 from moderation.models import Decision, Platform
 from moderation.services import Measure
@@ -595,3 +597,43 @@ def test_an_overlong_unknown_parameter_name_is_not_echoed_whole(db):
     _, errors = parse("x" * 5000 + "=1")
     (name,) = errors
     assert len(name) == 100
+
+
+# --- the cache: one computation per view and checkpoint counted ------------------------------
+
+
+def test_a_summary_is_computed_once_per_view_until_the_next_catch_up(
+    world, platform, django_assert_max_num_queries
+):
+    first = queries.summary(Filters(platform="vidshare"))
+    with django_assert_max_num_queries(1):  # the roll-ups' generation; the rest is cached
+        assert queries.summary(Filters(platform="vidshare")) == first
+    services.record_decisions(
+        platform=platform, decisions=[as_input(decision_payload()) for _ in range(10)]
+    )
+    assert rollups.refresh() > 0
+    again = queries.summary(Filters(platform="vidshare"))
+    assert again.counted_upto > first.counted_upto
+    assert again.totals["decisions"] != first.totals["decisions"]
+
+
+def test_a_rebuild_is_a_new_generation_even_at_the_same_size(world):
+    before = rollups.generation()
+    queries.summary(Filters())
+    rollups.rebuild()
+    assert rollups.generation()[0] == before[0]
+    assert rollups.generation() != before
+
+
+def test_beat_warms_the_opening_views_after_counting(
+    world, platform, django_assert_max_num_queries
+):
+    services.record_decisions(
+        platform=platform, decisions=[as_input(decision_payload()) for _ in range(2)]
+    )
+    log.seal_checkpoint()
+    assert catch_up_rollups() > 0
+    with django_assert_max_num_queries(1):
+        queries.summary(Filters())
+    with django_assert_max_num_queries(1):
+        queries.summary(Filters(platform="vidshare"))
