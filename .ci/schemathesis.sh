@@ -94,7 +94,7 @@ quietly "$PYTHON" manage.py shell -v 0 -c '
 import json
 import os
 from appeals.models import Appeal, Dispute, ReviewItem
-from moderation.models import Decision, ModelVersion, Policy
+from moderation.models import Decision, ModelVersion, Platform, Policy
 
 def values(items):
     return json.dumps(sorted({str(item) for item in items}))
@@ -112,6 +112,8 @@ dictionaries = {
     "policies": values(Policy.objects.values_list("key", flat=True)),
     "models": values(ModelVersion.objects.values_list("model__name", flat=True)),
     "model_versions": values(ModelVersion.objects.values_list("version", flat=True)),
+    # The public statistics and the DSA report refuse an unknown platform: these get past it.
+    "platforms": values(Platform.objects.values_list("slug", flat=True)),
 }
 review_items = list(ReviewItem.objects.order_by("pk").values_list("pk", flat=True)[:50])
 if review_items:
@@ -139,6 +141,9 @@ bindings = {
     "body.decisions[*].model": "models",
     "body.model_version": "model_versions",
     "body.decisions[*].model_version": "model_versions",
+    "query.platform": "platforms",
+    "query.model": "models",
+    "query.version": "model_versions",
 }
 if review_items:
     bindings["path.item_id"] = "review_items"
