@@ -768,9 +768,11 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     return statistics.median(ms), statistics.quantiles(ms, n=20, method="inclusive")[18]
 
 
-def measure_endpoints(port: int, paths: dict[str, str], requests: int, runs: int) -> Latency:
+def measure_endpoints(
+    port: int, paths: dict[str, str], requests: int, runs: int, warmup: int
+) -> Latency:
     """Requests round-robin over the endpoints (so a slow phase of the machine falls on all of
-    them), `requests` per endpoint and run, after 10 unrecorded each; an endpoint that does
+    them), `requests` per endpoint and run, after 1 + `warmup` unrecorded each; one that does
     not answer 200 is reported and left out."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     latency = Latency()
@@ -779,9 +781,10 @@ def measure_endpoints(port: int, paths: dict[str, str], requests: int, runs: int
         status, _, size = fetch(conn, path)
         latency.status[name], latency.size[name] = status, size
         if status == 200:
+            print(f"{name}: {size:,} bytes", flush=True)
             live[name] = path
             latency.runs[name] = []
-            for _ in range(9):
+            for _ in range(warmup):
                 fetch(conn, path)
         else:
             print(f"{name}: {path} answered {status}; not measured", flush=True)
@@ -806,8 +809,10 @@ def measure_endpoints(port: int, paths: dict[str, str], requests: int, runs: int
 
 
 def explain_slow(paths: dict[str, str], latency: Latency, limit: int = 3) -> str:
-    """For each endpoint over the target: its slowest SQL statements (one request in-process,
-    queries captured) with EXPLAIN (ANALYZE, BUFFERS)."""
+    """For each endpoint over the target: one request in-process with an empty cache (the
+    summaries are cached per roll-up generation, so the HTTP runs measure cache hits after the
+    first), its time and SQL time, and its slowest statements with EXPLAIN (ANALYZE, BUFFERS)."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -817,10 +822,22 @@ def explain_slow(paths: dict[str, str], latency: Latency, limit: int = 3) -> str
     for name, path in paths.items():
         if name not in latency.runs or latency.median(name)[1] <= TARGET_P95_MS:
             continue
+        cache.clear()
+        started = time.perf_counter()
         with CaptureQueriesContext(connection) as captured:
             client.get(path)
-        queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
-        out.append(f"=== {name} ({path}): {len(queries)} queries, slowest {limit}")
+        cold = time.perf_counter() - started
+        queries = sorted(
+            (q for q in captured.captured_queries if q["sql"].lstrip().startswith("SELECT")),
+            key=lambda q: -float(q["time"]),
+        )
+        in_sql = sum(float(q["time"]) for q in queries)
+        summary = (
+            f"{name}: uncached, in-process: {cold * 1000:.0f} ms, "
+            f"{len(queries)} queries taking {in_sql * 1000:.0f} ms"
+        )
+        print(summary, flush=True)
+        out.append(f"=== {summary} ({path}), slowest {limit}:")
         for query in queries[:limit]:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
@@ -874,7 +891,7 @@ def write_decisions(
     model version and a received time spread over the year as the roll-ups' are.
 
     Their log entries are not written: the foreign key to the log is dropped in this database
-    (reading the table does not touch it), and their log_entry_id values lie far above the log,
+    (reading the table does not touch it), and their log indices lie far above the log,
     so catch_up never counts them."""
     import psycopg
 
@@ -912,7 +929,7 @@ def write_decisions(
                 row[at["notice_token"]] = secrets.token_urlsafe(16)
                 if row[at["notifier_token"]]:
                     row[at["notifier_token"]] = secrets.token_urlsafe(16)
-                row[at["log_entry_id"]] = 10**12 + i
+                row[at["log_index"]] = 10**12 + i
                 row[at["platform_id"]] = shape.platforms[slug]
                 if row[at["model_version_id"]] is not None:
                     row[at["model_version_id"]] = rng.choice(shape.versions[slug])[0]
@@ -1100,6 +1117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--scan-decisions", type=int, default=1_000_000, help="baseline rows")
     parser.add_argument("--requests", type=int, default=200, help="per endpoint and run")
+    parser.add_argument("--warmup", type=int, default=9, help="unrecorded requests each")
     parser.add_argument("--scan-requests", type=int, default=5, help="per query set and run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ingest-decisions", type=int, default=20_000)
@@ -1184,7 +1202,8 @@ def run(args: argparse.Namespace, servers: list[Any]) -> None:
 
     paths = endpoints(today)
     print(f"\n3. endpoints over HTTP, {args.requests} requests each per run, {args.runs} runs")
-    latency = measure_endpoints(bench.port, paths, args.requests, args.runs)
+    latency = measure_endpoints(bench.port, paths, args.requests, args.runs, args.warmup)
+    report_latency(latency, Latency(), paths, generated.decisions, 0)
     plans = explain_slow(paths, latency)
     if plans:
         EXPLAIN_PATH.write_text(plans)
@@ -1192,6 +1211,7 @@ def run(args: argparse.Namespace, servers: list[Any]) -> None:
 
     print("\n4. catch_up per batch of 1,000 on top of the roll-ups", flush=True)
     timings = time_catch_up(bench)
+    report_catch_up(timings, [])
 
     print(f"\n5. baseline: {args.scan_decisions:,} decision rows by COPY ...", flush=True)
     seconds = write_decisions(args.database_url, bench, shape, args.scan_decisions, args.seed)
