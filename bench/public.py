@@ -1054,7 +1054,7 @@ def report_latency(
             met = "yes" if p95 <= TARGET_P95_MS else "NO"
             cells = f"{p50:>7.1f} {p95:>7.1f} {met:>9}"
             ratio = (
-                f"{scan[0] / p50:>9.0f}x {scan[1] / p95:>9.0f}x" if scan else f"{'-':>10} {'-':>10}"
+                f"{scan[0] / p50:>9.1f}x {scan[1] / p95:>9.1f}x" if scan else f"{'-':>10} {'-':>10}"
             )
         scanned_cells = f"{scan[0]:>9.0f} {scan[1]:>9.0f}" if scan else f"{'-':>9} {'-':>9}"
         print(f"{name:<28} {cells} {scanned_cells} {ratio}")
