@@ -765,6 +765,8 @@ class Latency:
 def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     """(p50, p95) in milliseconds."""
     ms = sorted(s * 1000 for s in samples)
+    if len(ms) < 2:
+        return ms[0], ms[0]
     return statistics.median(ms), statistics.quantiles(ms, n=20, method="inclusive")[18]
 
 
