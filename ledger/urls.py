@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from ledger import api as log_api
 from ledger import health, pages
 from ledger.public import api as public_api
+from ledger.public.caching import per_generation
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -26,7 +27,11 @@ urlpatterns = [
         log_api.ConsistencyProofApi.as_view(),
         name="log-consistency",
     ),
-    path("api/v1/stats/models", public_api.ModelStatsApi.as_view(), name="stats-models"),
+    path(
+        "api/v1/stats/models",
+        per_generation(public_api.ModelStatsApi.as_view()),
+        name="stats-models",
+    ),
     path("", include("ledger.public.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from pytest_django.fixtures import validate_django_db
 from rest_framework.test import APIClient
@@ -42,6 +43,13 @@ def no_webhook_kicks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     asked: list[int] = []
     monkeypatch.setattr(webhooks, "_kick", asked.append)
     return asked
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test's data is rolled back; answers cached under its roll-ups must not outlive it
+    (a later test's roll-ups could reach the same generation)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

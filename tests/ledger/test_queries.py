@@ -637,3 +637,38 @@ def test_beat_warms_the_opening_views_after_counting(
         queries.summary(Filters())
     with django_assert_max_num_queries(1):
         queries.summary(Filters(platform="vidshare"))
+
+
+def test_public_answers_are_served_whole_from_the_cache_until_the_next_catch_up(
+    client, world, platform, django_assert_max_num_queries
+):
+    urls = [
+        "/stats/?platform=vidshare",
+        "/api/v1/stats/summary?platform=vidshare",
+        "/stats/decisions_by_action.csv?platform=vidshare",
+        "/api/v1/stats/models",
+        "/reports/dsa/?platform=vidshare&from=2026-01-01&to=2026-12-31",
+        "/api/v1/reports/dsa?platform=vidshare&from=2026-01-01&to=2026-12-31",
+    ]
+    first = {url: client.get(url) for url in urls}
+    assert all(r.status_code == 200 for r in first.values()), {
+        u: r.status_code for u, r in first.items()
+    }
+    for url, answer in first.items():
+        with django_assert_max_num_queries(1):  # the roll-ups' generation
+            again = client.get(url)
+        assert again.content == answer.content, url
+        for header in ("Content-Type", "Cache-Control", "Ledger-Checkpoint"):
+            assert again.get(header) == answer.get(header), (url, header)
+    services.record_decisions(
+        platform=platform, decisions=[as_input(decision_payload()) for _ in range(10)]
+    )
+    rollups.refresh()
+    for url, answer in first.items():
+        assert client.get(url).content != answer.content, url
+
+
+def test_refusals_are_not_cached(client, world):
+    assert client.get("/api/v1/stats/summary?platform=nope").status_code == 400
+    assert client.get("/api/v1/stats/summary?platform=vidshare").status_code == 200
+    assert client.get("/api/v1/stats/summary?platform=nope").status_code == 400

@@ -285,8 +285,9 @@ def test_a_page_costs_four_queries_whatever_the_number_of_rows(client, platform,
     with CaptureQueriesContext(connection) as queries:
         response = client.get(URL)
     assert response.status_code == 200
-    # The page of versions, one grouped sum over each roll-up: decisions, appeals, audits.
-    assert len(queries) == 4
+    # The roll-ups' generation (the answer's cache key), the page of versions, one grouped sum
+    # over each roll-up: decisions, appeals, audits.
+    assert len(queries) == 5
     sql = " ".join(query["sql"] for query in queries.captured_queries)
     assert "rollup" not in sql or "moderation_decision" not in sql
     assert '"moderation_decision"' not in sql and '"appeals_' not in sql
