@@ -47,6 +47,7 @@ from ledger.public.models import (
     DisputeCount,
     DisputeEvent,
     Facet,
+    FacetDayCount,
 )
 from moderation.models import ModelVersion, Platform
 from moderation.schemas import SLUG_PATTERN
@@ -297,6 +298,8 @@ TABLES: dict[str, str] = {name: shape[0] for name, shape in _SHAPES.items()}
 _DECISION_FILTERS = frozenset(FILTER_PARAMS)
 _AUDIT_FILTERS = frozenset({"platform", "from", "to", "category", "model", "version"})
 _DISPUTE_FILTERS = frozenset({"platform", "from", "to"})
+# The filters on a decision's own dimensions (beyond platform and period).
+_DIMENSION_FILTERS = frozenset({"action", "category", "source", "model", "version"})
 
 _ORDER: dict[str, list[str]] = {
     "action": list(Action.values),
@@ -404,7 +407,12 @@ class _Counts:
         return self.decisions("automated_detection", "automated_decision")
 
     def facet(self, facet: Facet, *keys: str) -> list[dict[str, Any]]:
-        rows = self._filtered(DecisionFacetCount, _DECISION_FILTERS).filter(facet=facet.value)
+        if self.filters.names() & _DIMENSION_FILTERS:
+            rows = self._filtered(DecisionFacetCount, _DECISION_FILTERS)
+        else:
+            # Period and platform only: the narrow table, a few rows per day and value.
+            rows = self._filtered(FacetDayCount, frozenset())
+        rows = rows.filter(facet=facet.value)
         return list(rows.values(*keys).annotate(n=Sum("decisions")).order_by().values(*keys, "n"))
 
     @cached_property
@@ -808,15 +816,3 @@ def summary(filters: Filters, *, min_cell: int | None = None) -> Summary:
     result = _computed(filters, threshold)
     cache.set(key, result, CACHE_SECONDS)
     return result
-
-
-def warm() -> int:
-    """Compute and cache the summaries the pages open with: everything, and each platform's.
-    The number of summaries computed."""
-    views = [
-        Filters(),
-        *(Filters(platform=slug) for slug in Platform.objects.values_list("slug", flat=True)),
-    ]
-    for filters in views:
-        summary(filters)
-    return len(views)

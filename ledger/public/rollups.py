@@ -43,6 +43,7 @@ from ledger.public.models import (
     DisputeCount,
     DisputeEvent,
     Facet,
+    FacetDayCount,
     RollupMark,
 )
 from moderation.models import Decision
@@ -277,6 +278,14 @@ def count_range(low: int, high: int) -> None:
         {k: {"decisions": n} for k, n in facets.items()},
         nullable=NO_VERSION,
     )
+    narrow: Counts = Counter()
+    for wide, n in facets.items():
+        narrow[(wide[1], wide[-2], wide[0], wide[-1])] += n  # platform, facet, day, value
+    _add(
+        FacetDayCount,
+        ("platform", "facet", "day", "value"),
+        {k: {"decisions": n} for k, n in narrow.items()},
+    )
     _add(
         AppealCount,
         APPEAL_KEY,
@@ -346,6 +355,7 @@ def refresh() -> int:
 ROLLUP_MODELS: tuple[type[models.Model], ...] = (
     DecisionCount,
     DecisionFacetCount,
+    FacetDayCount,
     AppealCount,
     AuditCount,
     DisputeCount,

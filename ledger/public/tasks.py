@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ledger.public import queries, rollups
+from ledger.public import caching, rollups
 
 
 @shared_task(ignore_result=True)
@@ -13,7 +13,7 @@ def catch_up_rollups() -> int:
     compute the summaries the pages open with, so their first reader does not wait."""
     counted = rollups.catch_up()
     if counted:
-        queries.warm()
+        caching.warm()
     return counted
 
 
