@@ -332,13 +332,14 @@ def _text(value: Any) -> str:
 
 def generate_rollups(database_url: str, shape: Shape, decisions: int, seed: int) -> Generated:
     """Roll-ups for `decisions` decisions over `shape.days` days ending today, written with
-    COPY straight into the five roll-up tables; the DecisionCount rows sum to `decisions`."""
+    COPY straight into the six roll-up tables; the DecisionCount rows sum to `decisions`."""
     from ledger.public.models import (
         AppealCount,
         AuditCount,
         DecisionCount,
         DecisionFacetCount,
         DisputeCount,
+        FacetDayCount,
     )
 
     rng = random.Random(seed)
@@ -355,6 +356,7 @@ def generate_rollups(database_url: str, shape: Shape, decisions: int, seed: int)
     tables = {
         "decision": DecisionCount,
         "facet": DecisionFacetCount,
+        "facetday": FacetDayCount,
         "appeal": AppealCount,
         "audit": AuditCount,
         "dispute": DisputeCount,
@@ -367,6 +369,8 @@ def generate_rollups(database_url: str, shape: Shape, decisions: int, seed: int)
     language_weights = [float(w) for w in LANGUAGES.values()]
     appeals: dict[tuple[Any, ...], int] = defaultdict(int)
     audits: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    # The narrow facet table: (day, platform, facet, value) -> decisions, as rollups sums it.
+    facet_days: dict[tuple[Any, ...], int] = defaultdict(int)
     with ExitStack() as stack:
         out = CopyOut(stack, database_url, tables)
         for (slug, day), total in zip(cells, totals, strict=True):
@@ -403,6 +407,7 @@ def generate_rollups(database_url: str, shape: Shape, decisions: int, seed: int)
                 for facet, value, count in facets(kind, n, rng, country_names, country_weights,
                                                   language_names, language_weights):  # fmt: skip
                     out.add("facet", *dims, facet, value, count)
+                    facet_days[(day, platform, facet, value)] += count
                 filed = rounded(n * kind.appeal_rate, rng)
                 appeal_key = (platform, kind.action, category, source, kind.automated, version)
                 for _ in range(filed):
@@ -427,6 +432,8 @@ def generate_rollups(database_url: str, shape: Shape, decisions: int, seed: int)
             for event, count in disputes(rng):
                 out.add("dispute", day, platform, event, count)
                 out.generated.disputes += count if event == "referred" else 0
+        for key, count in facet_days.items():
+            out.add("facetday", *key, count)
         for key, count in appeals.items():
             out.add("appeal", *key, count)
             if key[-2] == "filed":
