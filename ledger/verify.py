@@ -862,7 +862,7 @@ def _dump_records(path: Path, kind: str, day: str) -> Iterator[DumpRecord]:
     rows = _parquet_rows(path) if path.name.endswith(".parquet") else _csv_rows(path)
     first = next(rows, None)
     if first is None:
-        raise CheckFailed("the file is empty")
+        return  # a header and no records: nothing of this kind that day (an empty file fails)
     missing = [name for name in DUMP_FIXED if name not in first]
     if missing:
         raise CheckFailed(f"no {', '.join(missing)} column")
@@ -918,7 +918,7 @@ def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
             reader = csv.reader(file)
             header = next(reader, None)
             if header is None:
-                return
+                raise CheckFailed("the file is empty")
             for line, cells in enumerate(reader, 2):
                 if len(cells) != len(header):
                     raise CheckFailed(f"CSV line {line} has {len(cells)} cells, not {len(header)}")

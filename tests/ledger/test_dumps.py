@@ -545,6 +545,30 @@ def test_verify_passes_a_good_dump_in_csv_and_parquet(
     assert max(tiles.values()) <= 4
 
 
+def test_verify_passes_a_day_without_appeal_outcomes_and_fails_an_empty_file(
+    live_server: Any,
+    platform: Platform,
+    model_v1: Any,
+    clock: Callable[[dt.datetime], None],
+    tmp_path: Path,
+) -> None:
+    """A day with decisions but no appeal decided has an appeals file of a header alone: zero
+    records, which is a good dump; a file of no bytes at all is not one."""
+    clock(at(DAY, 10))
+    record(platform, 3)
+    done = dumps.cut(DAY)
+    assert done is not None
+    appeals = done.directory / "appeals-2026-12-05.csv.gz"
+    code, out = run_verify(live_server.url, tmp_path, appeals)
+    assert code == 0, out
+    assert "OK dump appeals-2026-12-05.csv.gz: 0 appeals records" in out
+
+    appeals.write_bytes(gzip.compress(b"", mtime=0))
+    code, out = run_verify(live_server.url, tmp_path, appeals)
+    assert code == 1
+    assert "the file is empty" in out
+
+
 def test_verify_fetches_the_sums_and_checkpoint_when_not_beside_the_file(
     live_dump: dict[str, Any], tmp_path: Path
 ) -> None:
